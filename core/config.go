@@ -1,0 +1,266 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server configuration in the seed's flat key style
+// (PROTOCOL.md §10). The zero value is not usable: start from Default().
+type Config struct {
+	TokenHMACSecretKey         string   `json:"token_hmac_secret_key,omitempty"`
+	TokenHMACPreviousSecretKey string   `json:"token_hmac_previous_secret_key,omitempty"`
+	TokenRSAPublicKey          string   `json:"token_rsa_public_key,omitempty"`
+	TokenECDSAPublicKey        string   `json:"token_ecdsa_public_key,omitempty"`
+	TokenJWKSPublicEndpoint    string   `json:"token_jwks_public_endpoint,omitempty"`
+	TokenAudience              string   `json:"token_audience,omitempty"`
+	TokenIssuer                string   `json:"token_issuer,omitempty"`
+	UniWebSocket               bool     `json:"uni_websocket,omitempty"`
+	UniMessageSizeLimit        int      `json:"uni_websocket_message_size_limit,omitempty"`
+	UniJoinPushMessages        bool     `json:"uni_websocket_join_push_messages,omitempty"`
+	UserSubscribeToPersonal    bool     `json:"user_subscribe_to_personal,omitempty"`
+	UserPersonalNamespace      string   `json:"user_personal_channel_namespace,omitempty"`
+	APIKey                     string   `json:"api_key,omitempty"`
+	APIInsecure                bool     `json:"api_insecure,omitempty"`
+	AllowedOrigins             []string `json:"allowed_origins,omitempty"`
+	Port                       Port     `json:"port,omitempty"`
+	Address                    string   `json:"address,omitempty"`
+	PingInterval               Duration `json:"ping_interval,omitempty"`
+	PongTimeout                Duration `json:"pong_timeout,omitempty"`
+	ClientQueueMaxSize         int      `json:"client_queue_max_size,omitempty"`
+	ClientChannelLimit         int      `json:"client_channel_limit,omitempty"`
+	ClientStaleCloseDelay      Duration `json:"client_stale_close_delay,omitempty"`
+	ClientExpiredCloseDelay    Duration `json:"client_expired_close_delay,omitempty"`
+	ClientRecoveryMaxPubLimit  int      `json:"client_recovery_max_publication_limit,omitempty"`
+	ChannelMaxLength           int      `json:"channel_max_length,omitempty"`
+	AllowAnonymousConnect      bool     `json:"allow_anonymous_connect_without_token,omitempty"`
+	ProxyConnectEndpoint       string   `json:"proxy_connect_endpoint,omitempty"`
+	ProxyConnectTimeout        Duration `json:"proxy_connect_timeout,omitempty"`
+	ShutdownTimeout            Duration `json:"shutdown_timeout,omitempty"`
+	Engine                     string   `json:"engine,omitempty"`
+	RedisAddress               string   `json:"redis_address,omitempty"`
+	RedisPrefix                string   `json:"redis_prefix,omitempty"`
+
+	// ChannelOptions apply to channels without a namespace.
+	ChannelOptions
+	Namespaces []Namespace `json:"namespaces,omitempty"`
+}
+
+// ChannelOptions are the per-namespace channel options (PROTOCOL.md §6).
+type ChannelOptions struct {
+	HistorySize                int      `json:"history_size,omitempty"`
+	HistoryTTL                 Duration `json:"history_ttl,omitempty"`
+	HistoryMetaTTL             Duration `json:"history_meta_ttl,omitempty"`
+	ForceRecovery              bool     `json:"force_recovery,omitempty"`
+	ForcePositioning           bool     `json:"force_positioning,omitempty"`
+	Presence                   bool     `json:"presence,omitempty"`
+	JoinLeave                  bool     `json:"join_leave,omitempty"`
+	ForcePushJoinLeave         bool     `json:"force_push_join_leave,omitempty"`
+	AllowSubscribeForClient    bool     `json:"allow_subscribe_for_client,omitempty"`
+	AllowSubscribeForAnonymous bool     `json:"allow_subscribe_for_anonymous,omitempty"`
+	AllowUserLimitedChannels   bool     `json:"allow_user_limited_channels,omitempty"`
+	ChannelRegex               string   `json:"channel_regex,omitempty"`
+
+	channelRegexp *regexp.Regexp
+}
+
+// HistoryEnabled reports whether channels with these options keep a stream.
+func (o ChannelOptions) HistoryEnabled() bool { return o.HistorySize > 0 && o.HistoryTTL > 0 }
+
+// Namespace is a named set of channel options; channels "name:..." use it.
+type Namespace struct {
+	Name string `json:"name"`
+	ChannelOptions
+}
+
+// Default returns the configuration with every default of PROTOCOL.md.
+func Default() Config {
+	return Config{
+		Port:                      8000,
+		PingInterval:              Duration(25 * time.Second),
+		PongTimeout:               Duration(8 * time.Second),
+		UniMessageSizeLimit:       65536,
+		ClientQueueMaxSize:        1 << 20,
+		ClientChannelLimit:        128,
+		ClientStaleCloseDelay:     Duration(10 * time.Second),
+		ClientExpiredCloseDelay:   Duration(25 * time.Second),
+		ClientRecoveryMaxPubLimit: 300,
+		ChannelMaxLength:          MaxChannelLength,
+		ProxyConnectTimeout:       Duration(time.Second),
+		ShutdownTimeout:           Duration(5 * time.Second),
+		Engine:                    "memory",
+		RedisPrefix:               "uniws",
+	}
+}
+
+// ConfigError names the key a configuration problem is about.
+type ConfigError struct {
+	Key string
+	Err error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config key %q: %v", e.Key, e.Err) }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func keyErr(key, format string, args ...any) error {
+	return &ConfigError{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks the configuration and fills in derived values (compiled
+// regexes, zero limits replaced by defaults). Each problem names its key.
+func (c *Config) Validate() error {
+	def := Default()
+	if c.UniMessageSizeLimit <= 0 {
+		c.UniMessageSizeLimit = def.UniMessageSizeLimit
+	}
+	if c.ChannelMaxLength <= 0 {
+		c.ChannelMaxLength = def.ChannelMaxLength
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return keyErr("port", "%d is not a TCP port", c.Port)
+	}
+	if c.PingInterval <= 0 {
+		return keyErr("ping_interval", "must be positive")
+	}
+	if c.PongTimeout <= 0 {
+		return keyErr("pong_timeout", "must be positive")
+	}
+	if c.PingInterval <= c.PongTimeout {
+		return keyErr("ping_interval", "%s must be greater than pong_timeout %s", c.PingInterval, c.PongTimeout)
+	}
+	for _, k := range []struct {
+		key string
+		v   int
+	}{
+		{"client_queue_max_size", c.ClientQueueMaxSize},
+		{"client_channel_limit", c.ClientChannelLimit},
+		{"client_recovery_max_publication_limit", c.ClientRecoveryMaxPubLimit},
+	} {
+		if k.v < 0 {
+			return keyErr(k.key, "must not be negative")
+		}
+	}
+	switch c.Engine {
+	case "", "memory":
+		c.Engine = "memory"
+	case "redis":
+		if c.RedisAddress == "" {
+			return keyErr("redis_address", "required when engine is redis")
+		}
+	default:
+		return keyErr("engine", "%q is not an engine (memory or redis)", c.Engine)
+	}
+	if err := c.ChannelOptions.validate(""); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i := range c.Namespaces {
+		ns := &c.Namespaces[i]
+		if !ValidNamespaceName(ns.Name) {
+			return keyErr("namespaces", "namespace name %q must match %s", ns.Name, namespaceNameRegex)
+		}
+		if seen[ns.Name] {
+			return keyErr("namespaces", "namespace %q defined twice", ns.Name)
+		}
+		seen[ns.Name] = true
+		if err := ns.ChannelOptions.validate("namespaces[" + ns.Name + "]."); err != nil {
+			return err
+		}
+	}
+	if c.UserPersonalNamespace != "" && !seen[c.UserPersonalNamespace] {
+		return keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace)
+	}
+	return nil
+}
+
+func (o *ChannelOptions) validate(prefix string) error {
+	if o.HistorySize < 0 {
+		return keyErr(prefix+"history_size", "must not be negative")
+	}
+	if o.HistorySize > 0 && o.HistoryTTL <= 0 {
+		return keyErr(prefix+"history_ttl", "must be set when history_size is set")
+	}
+	if o.HistoryTTL > 0 && o.HistorySize <= 0 {
+		return keyErr(prefix+"history_size", "must be set when history_ttl is set")
+	}
+	if (o.ForceRecovery || o.ForcePositioning) && !o.HistoryEnabled() {
+		key := "force_recovery"
+		if !o.ForceRecovery {
+			key = "force_positioning"
+		}
+		return keyErr(prefix+key, "needs history_size and history_ttl")
+	}
+	if o.HistoryMetaTTL > 0 && o.HistoryMetaTTL < o.HistoryTTL {
+		return keyErr(prefix+"history_meta_ttl", "must not be shorter than history_ttl")
+	}
+	if o.ChannelRegex != "" {
+		re, err := regexp.Compile(o.ChannelRegex)
+		if err != nil {
+			return keyErr(prefix+"channel_regex", "%v", err)
+		}
+		o.channelRegexp = re
+	}
+	return nil
+}
+
+// ListenAddr is the host:port the server listens on.
+func (c *Config) ListenAddr() string {
+	return c.Address + ":" + strconv.Itoa(int(c.Port))
+}
+
+// Duration is a time.Duration that reads and writes Go duration strings
+// ("25s"). A bare integer is taken as seconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "25s" or 25 (seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("bad duration %q (want e.g. \"25s\")", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n float64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("bad duration %s (want e.g. \"25s\")", b)
+	}
+	*d = Duration(n * float64(time.Second))
+	return nil
+}
+
+// Port is a TCP port that reads from a number or a string.
+type Port int
+
+// UnmarshalJSON reads 8000 or "8000".
+func (p *Port) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("bad port %q", s)
+		}
+		*p = Port(v)
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("bad port %s", b)
+	}
+	*p = Port(n)
+	return nil
+}

@@ -1,0 +1,258 @@
+package core
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix prefixes every configuration key in the environment.
+const EnvPrefix = "UNIWS_"
+
+// LoadConfig reads a configuration file (JSON, YAML or TOML, chosen by the
+// file extension; an empty path means no file), applies UNIWS_<KEY>
+// environment overrides through getenv (nil for none), fills in defaults and
+// validates the result.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	var raw map[string]any
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		raw, err = parseConfig(filepath.Ext(path), data)
+		if err != nil {
+			return nil, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	return buildConfig(raw, getenv)
+}
+
+// ParseConfig decodes configuration bytes in the given format ("json",
+// "yaml" or "toml"), applies the environment and validates.
+func ParseConfig(format string, data []byte, getenv func(string) string) (*Config, error) {
+	raw, err := parseConfig("."+format, data)
+	if err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	return buildConfig(raw, getenv)
+}
+
+func parseConfig(ext string, data []byte) (map[string]any, error) {
+	raw := map[string]any{}
+	switch strings.ToLower(ext) {
+	case ".yaml", ".yml":
+		if err := yaml.Unmarshal(data, &raw); err != nil {
+			return nil, err
+		}
+	case ".toml":
+		if err := toml.Unmarshal(data, &raw); err != nil {
+			return nil, err
+		}
+	default:
+		if len(bytes.TrimSpace(data)) == 0 {
+			return raw, nil
+		}
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw == nil {
+		raw = map[string]any{}
+	}
+	return raw, nil
+}
+
+func buildConfig(raw map[string]any, getenv func(string) string) (*Config, error) {
+	cfg := Default()
+	fields := configFields(&cfg)
+	if raw == nil {
+		raw = map[string]any{}
+	}
+	if getenv != nil {
+		for key, f := range fields {
+			v := getenv(EnvPrefix + strings.ToUpper(key))
+			if v == "" {
+				continue
+			}
+			parsed, err := envValue(f, v)
+			if err != nil {
+				return nil, &ConfigError{Key: key, Err: fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)}
+			}
+			raw[key] = parsed
+		}
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		f, ok := fields[key]
+		if !ok {
+			return nil, &ConfigError{Key: key, Err: errors.New("unknown key")}
+		}
+		b, err := json.Marshal(raw[key])
+		if err != nil {
+			return nil, &ConfigError{Key: key, Err: err}
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(f.Addr().Interface()); err != nil {
+			return nil, &ConfigError{Key: key, Err: cleanJSONError(err)}
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// configFields maps each configuration key to its field in cfg, including
+// the promoted channel options.
+func configFields(cfg *Config) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			if sf.Anonymous {
+				walk(v.Field(i))
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			out[name] = v.Field(i)
+		}
+	}
+	walk(reflect.ValueOf(cfg).Elem())
+	return out
+}
+
+// ConfigKeys lists every flat configuration key, sorted.
+func ConfigKeys() []string {
+	var cfg Config
+	fields := configFields(&cfg)
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func envValue(f reflect.Value, v string) (any, error) {
+	switch f.Kind() {
+	case reflect.String:
+		return v, nil
+	case reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("bad boolean %q", v)
+		}
+		return b, nil
+	}
+	if f.Type() == reflect.TypeOf(Duration(0)) || f.Type() == reflect.TypeOf(Port(0)) {
+		return v, nil
+	}
+	if f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String && !strings.HasPrefix(strings.TrimSpace(v), "[") {
+		var out []any
+		for _, s := range strings.Split(v, ",") {
+			out = append(out, strings.TrimSpace(s))
+		}
+		return out, nil
+	}
+	var parsed any
+	if err := json.Unmarshal([]byte(v), &parsed); err != nil {
+		return nil, fmt.Errorf("bad value %q: %v", v, err)
+	}
+	return parsed, nil
+}
+
+func cleanJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Errorf("field %q: want %s, got %s", te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("want %s, got %s", te.Type, te.Value)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	return errors.New(msg)
+}
+
+// GenerateSecret returns a fresh random secret of n bytes, hex-encoded.
+func GenerateSecret(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// DevConfig is the zero set-up development configuration: the seed's
+// settings with fresh random secrets.
+func DevConfig() map[string]any {
+	return map[string]any{
+		"token_hmac_secret_key":      GenerateSecret(32),
+		"api_key":                    GenerateSecret(24),
+		"uni_websocket":              true,
+		"user_subscribe_to_personal": true,
+	}
+}
+
+// WriteConfigFile writes a configuration map to path in the format its
+// extension names, creating parent directories. It refuses to overwrite an
+// existing file unless force is set.
+func WriteConfigFile(path string, cfg map[string]any, force bool) error {
+	var data []byte
+	var err error
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		data, err = yaml.Marshal(cfg)
+	case ".toml":
+		var buf bytes.Buffer
+		err = toml.NewEncoder(&buf).Encode(cfg)
+		data = buf.Bytes()
+	default:
+		data, err = json.MarshalIndent(cfg, "", "  ")
+		data = append(data, '\n')
+	}
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write config: %w", err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,302 @@
+package core
+
+import (
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// ConnectClaims are the claims of a connection token (PROTOCOL.md §5).
+type ConnectClaims struct {
+	jwt.RegisteredClaims
+	ExpireAt *int64                     `json:"expire_at,omitempty"`
+	Info     json.RawMessage            `json:"info,omitempty"`
+	B64Info  string                     `json:"b64info,omitempty"`
+	Channels []string                   `json:"channels,omitempty"`
+	Subs     map[string]SubscribeClaims `json:"subs,omitempty"`
+	Meta     json.RawMessage            `json:"meta,omitempty"`
+	// Channel marks a subscription token; it is refused on connection.
+	Channel string `json:"channel,omitempty"`
+}
+
+// SubscribeClaims are the options of one channel in a token's subs claim.
+type SubscribeClaims struct {
+	Info     json.RawMessage `json:"info,omitempty"`
+	B64Info  string          `json:"b64info,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	B64Data  string          `json:"b64data,omitempty"`
+	Override json.RawMessage `json:"override,omitempty"`
+}
+
+// Credentials are what a verified token grants a connection.
+type Credentials struct {
+	User string
+	// ExpireAt is when the connection expires (zero: never).
+	ExpireAt time.Time
+	Info     json.RawMessage
+	// Channels are the server-side subscriptions, in the token's order.
+	Channels []string
+	// Subs carry per-channel options when the token has a subs claim.
+	Subs map[string]SubscribeClaims
+	Meta json.RawMessage
+}
+
+// Token errors. Verify wraps one of them.
+var (
+	// ErrTokenInvalid maps to disconnect 3500.
+	ErrTokenInvalid = errors.New("invalid token")
+	// ErrTokenExpired maps to disconnect 3005.
+	ErrTokenExpired = errors.New("token expired")
+)
+
+// TokenKeys are the keys a server verifies tokens with. An algorithm whose
+// key is not configured is refused.
+type TokenKeys struct {
+	HMAC     [][]byte // current secret first, then previous ones
+	RSA      crypto.PublicKey
+	ECDSA    crypto.PublicKey
+	Audience string
+	Issuer   string
+	// KeyFunc, when set, resolves keys by header (JWKS); it is tried for
+	// asymmetric algorithms before RSA and ECDSA.
+	KeyFunc func(alg, kid string) (crypto.PublicKey, error)
+}
+
+// TokenKeysFromConfig builds the verification keys a configuration names.
+func TokenKeysFromConfig(c *Config) (*TokenKeys, error) {
+	k := &TokenKeys{Audience: c.TokenAudience, Issuer: c.TokenIssuer}
+	if c.TokenHMACSecretKey != "" {
+		k.HMAC = append(k.HMAC, []byte(c.TokenHMACSecretKey))
+	}
+	if c.TokenHMACPreviousSecretKey != "" {
+		k.HMAC = append(k.HMAC, []byte(c.TokenHMACPreviousSecretKey))
+	}
+	if c.TokenRSAPublicKey != "" {
+		pub, err := jwt.ParseRSAPublicKeyFromPEM([]byte(c.TokenRSAPublicKey))
+		if err != nil {
+			return nil, &ConfigError{Key: "token_rsa_public_key", Err: err}
+		}
+		k.RSA = pub
+	}
+	if c.TokenECDSAPublicKey != "" {
+		pub, err := jwt.ParseECPublicKeyFromPEM([]byte(c.TokenECDSAPublicKey))
+		if err != nil {
+			return nil, &ConfigError{Key: "token_ecdsa_public_key", Err: err}
+		}
+		k.ECDSA = pub
+	}
+	return k, nil
+}
+
+// Empty reports whether no verification key is configured.
+func (k *TokenKeys) Empty() bool {
+	return len(k.HMAC) == 0 && k.RSA == nil && k.ECDSA == nil && k.KeyFunc == nil
+}
+
+// VerifyConnectToken checks a connection token's signature and claims at the
+// given time. The error wraps ErrTokenExpired or ErrTokenInvalid.
+func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credentials, error) {
+	claims := &ConnectClaims{}
+	opts := []jwt.ParserOption{
+		jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithValidMethods(k.methods()),
+	}
+	if k.Audience != "" {
+		opts = append(opts, jwt.WithAudience(k.Audience))
+	}
+	if k.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(k.Issuer))
+	}
+	parser := jwt.NewParser(opts...)
+	var lastErr error
+	verified := false
+	for _, key := range k.candidates() {
+		claims = &ConnectClaims{}
+		_, err := parser.ParseWithClaims(token, claims, key)
+		if err == nil {
+			verified = true
+			break
+		}
+		lastErr = err
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return nil, fmt.Errorf("%w: %v", ErrTokenExpired, err)
+		}
+		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			break
+		}
+	}
+	if !verified {
+		if lastErr == nil {
+			lastErr = errors.New("no verification key configured")
+		}
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
+	}
+	if claims.Channel != "" {
+		return nil, fmt.Errorf("%w: channel claim is for subscription tokens", ErrTokenInvalid)
+	}
+	creds := &Credentials{User: claims.Subject, Info: claims.Info, Channels: claims.Channels, Subs: claims.Subs, Meta: claims.Meta}
+	if claims.B64Info != "" {
+		info, err := base64.StdEncoding.DecodeString(claims.B64Info)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad b64info: %v", ErrTokenInvalid, err)
+		}
+		creds.Info = info
+	}
+	if len(creds.Info) != 0 && !json.Valid(creds.Info) {
+		return nil, fmt.Errorf("%w: info is not JSON", ErrTokenInvalid)
+	}
+	switch {
+	case claims.ExpireAt != nil:
+		if *claims.ExpireAt > 0 {
+			creds.ExpireAt = time.Unix(*claims.ExpireAt, 0)
+			if !creds.ExpireAt.After(now) {
+				return nil, fmt.Errorf("%w: expire_at passed", ErrTokenExpired)
+			}
+		}
+	case claims.ExpiresAt != nil:
+		creds.ExpireAt = claims.ExpiresAt.Time
+	}
+	return creds, nil
+}
+
+func (k *TokenKeys) methods() []string {
+	var m []string
+	if len(k.HMAC) > 0 {
+		m = append(m, "HS256", "HS384", "HS512")
+	}
+	if k.RSA != nil || k.KeyFunc != nil {
+		m = append(m, "RS256", "RS384", "RS512")
+	}
+	if k.ECDSA != nil || k.KeyFunc != nil {
+		m = append(m, "ES256", "ES384", "ES512")
+	}
+	if k.KeyFunc != nil {
+		m = append(m, "EdDSA")
+	}
+	if len(m) == 0 {
+		// Nothing is configured: refuse every algorithm.
+		m = append(m, "no-key-configured")
+	}
+	return m
+}
+
+// candidates returns one keyfunc per HMAC secret (to support rotation),
+// or a single one picking the asymmetric key by algorithm.
+func (k *TokenKeys) candidates() []jwt.Keyfunc {
+	asym := func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		switch t.Method.(type) {
+		case *jwt.SigningMethodHMAC:
+			if len(k.HMAC) == 0 {
+				return nil, errors.New("no HMAC key configured")
+			}
+			return k.HMAC[0], nil
+		case *jwt.SigningMethodRSA:
+			if k.KeyFunc != nil {
+				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+					return key, nil
+				} else if k.RSA == nil {
+					return nil, err
+				}
+			}
+			if k.RSA == nil {
+				return nil, errors.New("no RSA key configured")
+			}
+			return k.RSA, nil
+		case *jwt.SigningMethodECDSA:
+			if k.KeyFunc != nil {
+				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+					return key, nil
+				} else if k.ECDSA == nil {
+					return nil, err
+				}
+			}
+			if k.ECDSA == nil {
+				return nil, errors.New("no ECDSA key configured")
+			}
+			return k.ECDSA, nil
+		case *jwt.SigningMethodEd25519:
+			if k.KeyFunc != nil {
+				return k.KeyFunc(t.Method.Alg(), kid)
+			}
+		}
+		return nil, fmt.Errorf("algorithm %s not allowed", t.Method.Alg())
+	}
+	out := []jwt.Keyfunc{asym}
+	for _, secret := range k.HMAC[min(1, len(k.HMAC)):] {
+		secret := secret
+		out = append(out, func(t *jwt.Token) (any, error) {
+			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
+				return nil, errors.New("not an HMAC token")
+			}
+			return secret, nil
+		})
+	}
+	return out
+}
+
+// TokenOptions are the claims gentoken puts in a token.
+type TokenOptions struct {
+	User string
+	// TTL is the token's lifetime; zero or negative means no exp claim.
+	TTL      time.Duration
+	Now      time.Time
+	Info     json.RawMessage
+	Channels []string
+	ExpireAt *int64
+	Audience string
+	Issuer   string
+	Extra    map[string]any
+}
+
+// SignHMAC mints an HS256 connection token the way Centrifugo's gentoken
+// does: sub (left out when empty), exp = now+ttl, iat.
+func SignHMAC(secret string, o TokenOptions) (string, error) {
+	return Sign(jwt.SigningMethodHS256, []byte(secret), o)
+}
+
+// Sign mints a connection token with any golang-jwt signing method and key.
+func Sign(method jwt.SigningMethod, key any, o TokenOptions) (string, error) {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	claims := jwt.MapClaims{}
+	for k, v := range o.Extra {
+		claims[k] = v
+	}
+	if o.User != "" {
+		claims["sub"] = o.User
+	}
+	if o.TTL > 0 {
+		claims["exp"] = o.Now.Add(o.TTL).Unix()
+	}
+	claims["iat"] = o.Now.Unix()
+	if len(o.Info) != 0 {
+		if !json.Valid(o.Info) {
+			return "", errors.New("sign token: info is not valid JSON")
+		}
+		claims["info"] = json.RawMessage(o.Info)
+	}
+	if len(o.Channels) != 0 {
+		claims["channels"] = o.Channels
+	}
+	if o.ExpireAt != nil {
+		claims["expire_at"] = *o.ExpireAt
+	}
+	if o.Audience != "" {
+		claims["aud"] = o.Audience
+	}
+	if o.Issuer != "" {
+		claims["iss"] = o.Issuer
+	}
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
