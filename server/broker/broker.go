@@ -1,0 +1,91 @@
+// Package broker delivers publications between nodes and keeps channel
+// history. Every engine (memory, redis) implements Broker and passes the
+// conformance suite in brokertest.
+package broker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/uniws/uniws/core"
+)
+
+// StreamPosition is a place in a channel's stream.
+type StreamPosition struct {
+	Offset uint64
+	Epoch  string
+}
+
+// Handler receives what the broker delivers to this node. A Broker calls
+// HandlePublication for one channel in offset order, never concurrently for
+// the same channel; the handler must not block.
+type Handler interface {
+	// HandlePublication delivers a publication to this node. For channels
+	// with history pub.Offset is set and sp is the stream position after it.
+	HandlePublication(channel string, pub *core.Publication, sp StreamPosition)
+	// HandleControl delivers a control message sent by any node.
+	HandleControl(data []byte)
+}
+
+// PublishOptions describe one publication.
+type PublishOptions struct {
+	// HistorySize and HistoryTTL enable the stream when both are positive.
+	HistorySize int
+	HistoryTTL  time.Duration
+	// HistoryMetaTTL is how long the stream's offset and epoch outlive the
+	// last publication (zero: the engine default).
+	HistoryMetaTTL time.Duration
+	// SkipHistory publishes without touching the stream.
+	SkipHistory bool
+	Tags        map[string]string
+	Info        *core.ClientInfo
+	// IdempotencyKey makes repeated publishes within a few minutes return
+	// the first result without publishing again.
+	IdempotencyKey string
+}
+
+// HistoryOptions select a part of a stream.
+type HistoryOptions struct {
+	// Limit is the most publications to return: 0 returns none (only the
+	// stream position), a negative value returns all.
+	Limit int
+	// Since returns publications after this position; its epoch must match
+	// the stream's (an empty epoch skips the check).
+	Since *StreamPosition
+	// Reverse returns newest first.
+	Reverse bool
+	// MetaTTL extends the stream meta's life (zero: the engine default).
+	MetaTTL time.Duration
+}
+
+// Errors a broker returns.
+var (
+	// ErrUnrecoverablePosition: Since's epoch differs or its offset is no
+	// longer in the stream.
+	ErrUnrecoverablePosition = errors.New("unrecoverable position")
+	// ErrClosed: the broker was closed.
+	ErrClosed = errors.New("broker closed")
+)
+
+// Broker is the engine interface. All methods are safe for concurrent use.
+type Broker interface {
+	// Run attaches the node's handler and starts whatever the engine needs.
+	// It is called once, before any other method.
+	Run(h Handler) error
+	// Publish stores (when history is on) and delivers a publication to
+	// every node subscribed to channel, and returns its stream position.
+	Publish(ctx context.Context, channel string, data []byte, opts PublishOptions) (StreamPosition, error)
+	// PublishControl delivers data to every node's HandleControl.
+	PublishControl(ctx context.Context, data []byte) error
+	// Subscribe makes this node receive channel's publications.
+	Subscribe(ctx context.Context, channel string) error
+	// Unsubscribe stops them.
+	Unsubscribe(ctx context.Context, channel string) error
+	// History reads a channel's stream and returns its current position.
+	History(ctx context.Context, channel string, opts HistoryOptions) ([]*core.Publication, StreamPosition, error)
+	// RemoveHistory drops a channel's publications (the position is kept).
+	RemoveHistory(ctx context.Context, channel string) error
+	// Close stops the engine; later calls return ErrClosed.
+	Close() error
+}

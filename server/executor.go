@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path"
+	"runtime"
+	"time"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/api"
+	"github.com/uniws/uniws/server/broker"
+)
+
+// executor carries out API calls for one node (api.Executor).
+type executor struct{ n *node }
+
+// channelOptions checks a channel name and returns its options: 107 for a
+// malformed name, 102 for an unknown namespace.
+func (e executor) channelOptions(ch string) (core.ChannelOptions, error) {
+	name, err := core.ParseChannel(ch, e.n.cfg.ChannelMaxLength)
+	if err != nil {
+		return core.ChannelOptions{}, core.ErrBadRequest.Err()
+	}
+	opts, ok := e.n.cfg.NamespaceOptions(name.Namespace)
+	if !ok {
+		return core.ChannelOptions{}, core.ErrUnknownChannel.Err()
+	}
+	return opts, nil
+}
+
+func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.PublishResult, error) {
+	opts, err := e.channelOptions(req.Channel)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(req.Data) {
+		return nil, core.ErrBadRequest.Err()
+	}
+	sp, err := e.n.broker.Publish(ctx, req.Channel, req.Data, broker.PublishOptions{
+		HistorySize:    opts.HistorySize,
+		HistoryTTL:     opts.HistoryTTL.D(),
+		HistoryMetaTTL: opts.HistoryMetaTTL.D(),
+		SkipHistory:    req.SkipHistory,
+		Tags:           req.Tags,
+		IdempotencyKey: req.IdempotencyKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &api.PublishResult{Offset: sp.Offset, Epoch: sp.Epoch}, nil
+}
+
+func (e executor) control(ctx context.Context, c control) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return e.n.broker.PublishControl(ctx, data)
+}
+
+func (e executor) Disconnect(ctx context.Context, req *api.DisconnectRequest) error {
+	if req.Disconnect != nil && (req.Disconnect.Code < 3000 || req.Disconnect.Code > 4999) {
+		return core.ErrBadRequest.Err()
+	}
+	return e.control(ctx, control{Op: "disconnect", User: req.User, Client: req.Client, Session: req.Session, Whitelist: req.Whitelist, Disconnect: req.Disconnect})
+}
+
+func (e executor) Unsubscribe(ctx context.Context, req *api.UnsubscribeRequest) error {
+	if _, err := e.channelOptions(req.Channel); err != nil {
+		return err
+	}
+	return e.control(ctx, control{Op: "unsubscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel})
+}
+
+func (e executor) Subscribe(context.Context, *api.SubscribeRequest) error {
+	return core.ErrNotAvailable.Err()
+}
+
+func (e executor) Refresh(context.Context, *api.RefreshRequest) error {
+	return core.ErrNotAvailable.Err()
+}
+
+func (e executor) Presence(context.Context, *api.ChannelRequest) (*api.PresenceResult, error) {
+	return nil, core.ErrNotAvailable.Err()
+}
+
+func (e executor) PresenceStats(context.Context, *api.ChannelRequest) (*api.PresenceStatsResult, error) {
+	return nil, core.ErrNotAvailable.Err()
+}
+
+func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.HistoryResult, error) {
+	opts, err := e.channelOptions(req.Channel)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.HistoryEnabled() {
+		return nil, core.ErrNotAvailable.Err()
+	}
+	ho := broker.HistoryOptions{Limit: req.Limit, Reverse: req.Reverse, MetaTTL: opts.HistoryMetaTTL.D()}
+	if req.Since != nil {
+		ho.Since = &broker.StreamPosition{Offset: req.Since.Offset, Epoch: req.Since.Epoch}
+	}
+	pubs, sp, err := e.n.broker.History(ctx, req.Channel, ho)
+	if errors.Is(err, broker.ErrUnrecoverablePosition) {
+		return nil, core.ErrUnrecoverablePos.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pubs == nil {
+		pubs = []*core.Publication{}
+	}
+	return &api.HistoryResult{Publications: pubs, Offset: sp.Offset, Epoch: sp.Epoch}, nil
+}
+
+func (e executor) HistoryRemove(ctx context.Context, req *api.ChannelRequest) error {
+	opts, err := e.channelOptions(req.Channel)
+	if err != nil {
+		return err
+	}
+	if !opts.HistoryEnabled() {
+		return core.ErrNotAvailable.Err()
+	}
+	return e.n.broker.RemoveHistory(ctx, req.Channel)
+}
+
+func (e executor) Channels(_ context.Context, req *api.ChannelsRequest) (*api.ChannelsResult, error) {
+	res := &api.ChannelsResult{Channels: map[string]api.ChannelInfo{}}
+	for ch, n := range e.n.hub.Channels() {
+		if req.Pattern != "" {
+			if ok, _ := path.Match(req.Pattern, ch); !ok {
+				continue
+			}
+		}
+		res.Channels[ch] = api.ChannelInfo{NumClients: n}
+	}
+	return res, nil
+}
+
+func (e executor) Info(context.Context) (*api.InfoResult, error) {
+	clients, users := e.n.counts()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return &api.InfoResult{Nodes: []api.NodeInfo{{
+		UID:         e.n.uid,
+		Name:        e.n.name,
+		Version:     e.n.version,
+		NumClients:  clients,
+		NumUsers:    users,
+		NumSubs:     e.n.hub.NumSubscriptions(),
+		NumChannels: len(e.n.hub.Channels()),
+		Uptime:      int64(time.Since(e.n.started) / time.Second),
+		MemoryBytes: ms.Sys,
+	}}}, nil
+}

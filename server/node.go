@@ -1,0 +1,351 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/broker"
+	"github.com/uniws/uniws/server/hub"
+	"github.com/uniws/uniws/server/ws"
+)
+
+// node ties the transport, the hub and the broker together: it authenticates
+// connections, decides their subscriptions, and delivers what the broker
+// hands it to local sessions.
+type node struct {
+	cfg     *core.Config
+	keys    *core.TokenKeys
+	hub     *hub.Hub
+	broker  broker.Broker
+	log     *slog.Logger
+	now     func() time.Time
+	version string
+	uid     string
+	name    string
+	started time.Time
+
+	mu       sync.RWMutex
+	sessions map[*ws.Session]*sessionState
+	users    map[string]map[*ws.Session]struct{}
+}
+
+// sessionState is what the node keeps per connected session.
+type sessionState struct {
+	expiry *time.Timer
+}
+
+// Connect implements ws.Node.
+func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequest) (*core.Connect, error) {
+	creds, err := n.authenticate(req)
+	if err != nil {
+		n.log.Info("connection refused", "reason", err.Error(), "client", s.ID(), "remote", s.Request().RemoteAddr)
+		return nil, err
+	}
+	s.SetUser(creds.User, creds.Info)
+
+	grants, err := n.channelsFor(s, creds, req)
+	if err != nil {
+		return nil, err
+	}
+	if limit := n.cfg.ClientChannelLimit; limit > 0 && len(grants) > limit {
+		n.log.Info("connection refused", "reason", "channel limit", "user", creds.User, "channels", len(grants), "limit", limit)
+		return nil, core.CodeChannelLimit.Disconnect()
+	}
+	subs := make(map[string]*core.SubscribeResult, len(grants))
+	var done []string
+	for _, g := range grants {
+		res, err := n.subscribe(ctx, s, g.channel, g.recover)
+		if err != nil {
+			for _, ch := range done {
+				n.unsubscribe(s, ch)
+			}
+			return nil, err
+		}
+		done = append(done, g.channel)
+		subs[g.channel] = res
+	}
+
+	c := &core.Connect{Version: n.version, Subs: subs}
+	st := &sessionState{}
+	if !creds.ExpireAt.IsZero() {
+		ttl := creds.ExpireAt.Sub(n.now())
+		c.Expires = true
+		c.TTL = uint32((ttl + time.Second - 1) / time.Second)
+		st.expiry = time.AfterFunc(ttl+n.cfg.ClientExpiredCloseDelay.D(), func() {
+			n.log.Info("connection expired", "client", s.ID(), "user", creds.User)
+			s.Disconnect(core.CodeExpired.Disconnect())
+		})
+	}
+	n.mu.Lock()
+	n.sessions[s] = st
+	if n.users[creds.User] == nil {
+		n.users[creds.User] = make(map[*ws.Session]struct{})
+	}
+	n.users[creds.User][s] = struct{}{}
+	n.mu.Unlock()
+	return c, nil
+}
+
+// authenticate verifies the token, or applies anonymous access.
+func (n *node) authenticate(req *core.ConnectRequest) (*core.Credentials, error) {
+	if req.Token == "" {
+		if n.cfg.AllowAnonymousConnect {
+			return &core.Credentials{}, nil
+		}
+		return nil, core.CodeBadRequest.Disconnect()
+	}
+	creds, err := n.keys.VerifyConnectToken(req.Token, n.now())
+	switch {
+	case errors.Is(err, core.ErrTokenExpired):
+		return nil, core.CodeExpired.Disconnect()
+	case err != nil:
+		n.log.Info("invalid token", "error", err.Error())
+		return nil, core.CodeInvalidToken.Disconnect()
+	}
+	return creds, nil
+}
+
+type grant struct {
+	channel string
+	recover *core.SubscribeRequest
+}
+
+// channelsFor lists the connection's subscriptions: token channels, the
+// personal channel, then the client's allowed requests (PROTOCOL.md §6).
+func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.ConnectRequest) ([]grant, error) {
+	var out []grant
+	seen := map[string]bool{}
+	add := func(ch string, sr *core.SubscribeRequest) {
+		if !seen[ch] {
+			seen[ch] = true
+			out = append(out, grant{channel: ch, recover: sr})
+		}
+	}
+	serverSide := creds.Channels
+	if len(creds.Subs) > 0 {
+		serverSide = make([]string, 0, len(creds.Subs))
+		for ch := range creds.Subs {
+			serverSide = append(serverSide, ch)
+		}
+		sort.Strings(serverSide)
+	}
+	for _, ch := range serverSide {
+		if _, ok := n.cfg.ChannelOptionsFor(ch); !ok {
+			n.log.Info("connection refused", "reason", "unknown namespace in token channel", "channel", ch, "user", creds.User)
+			return nil, core.CodeInternal.Disconnect()
+		}
+		add(ch, req.Subs[ch])
+	}
+	if n.cfg.UserSubscribeToPersonal && creds.User != "" {
+		ch := core.PersonalChannel(n.cfg.UserPersonalNamespace, creds.User)
+		add(ch, req.Subs[ch])
+	}
+	requested := make([]string, 0, len(req.Subs))
+	for ch := range req.Subs {
+		requested = append(requested, ch)
+	}
+	sort.Strings(requested)
+	for _, ch := range requested {
+		if seen[ch] {
+			continue
+		}
+		refusal, err := n.cfg.ClientSubscribeAllowed(creds.User, ch)
+		if err != nil {
+			n.log.Info("connection refused", "reason", err.Error(), "user", creds.User, "client", s.ID())
+			return nil, core.CodeBadRequest.Disconnect()
+		}
+		if refusal != "" {
+			n.log.Info("channel refused", "channel", ch, "reason", string(refusal), "user", creds.User, "client", s.ID())
+			continue
+		}
+		add(ch, req.Subs[ch])
+	}
+	return out, nil
+}
+
+// subscribe adds s to a channel and works out its subscribe result,
+// recovering missed publications when asked and allowed (PROTOCOL.md §7).
+// Publications arriving meanwhile are held by the session and merged after
+// the result by offset.
+func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core.SubscribeRequest) (*core.SubscribeResult, error) {
+	opts, _ := n.cfg.ChannelOptionsFor(ch)
+	first, _ := n.hub.Subscribe(ch, s)
+	if first {
+		if err := n.broker.Subscribe(ctx, ch); err != nil {
+			n.hub.Unsubscribe(ch, s)
+			return nil, err
+		}
+	}
+	res := &core.SubscribeResult{}
+	if !opts.HistoryEnabled() || !(opts.ForcePositioning || opts.ForceRecovery) {
+		s.AddChannel(ch, false, 0, "")
+		return res, nil
+	}
+	res.Positioned = true
+	res.Recoverable = opts.ForceRecovery
+	meta := opts.HistoryMetaTTL.D()
+	if opts.ForceRecovery && sr != nil && sr.Recover {
+		res.WasRecovering = true
+		limit := n.cfg.ClientRecoveryMaxPubLimit
+		pubs, sp, err := n.broker.History(ctx, ch, broker.HistoryOptions{
+			Since:   &broker.StreamPosition{Offset: sr.Offset, Epoch: sr.Epoch},
+			Limit:   limit + 1,
+			MetaTTL: meta,
+		})
+		switch {
+		case err == nil && len(pubs) <= limit:
+			res.Recovered = true
+			res.Publications = pubs
+			res.Offset = sr.Offset
+			res.Epoch = sp.Epoch
+			s.AddChannel(ch, true, sp.Offset, sp.Epoch)
+			return res, nil
+		case err == nil || errors.Is(err, broker.ErrUnrecoverablePosition):
+			n.log.Info("recovery failed", "channel", ch, "client", s.ID(), "offset", sr.Offset, "epoch", sr.Epoch, "top", sp.Offset, "top_epoch", sp.Epoch)
+			res.Offset, res.Epoch = sp.Offset, sp.Epoch
+			s.AddChannel(ch, true, sp.Offset, sp.Epoch)
+			return res, nil
+		default:
+			n.unsubscribe(s, ch)
+			return nil, err
+		}
+	}
+	_, sp, err := n.broker.History(ctx, ch, broker.HistoryOptions{MetaTTL: meta})
+	if err != nil {
+		n.unsubscribe(s, ch)
+		return nil, err
+	}
+	res.Offset, res.Epoch = sp.Offset, sp.Epoch
+	s.AddChannel(ch, true, sp.Offset, sp.Epoch)
+	return res, nil
+}
+
+// unsubscribe removes s from a channel on this node.
+func (n *node) unsubscribe(s *ws.Session, ch string) {
+	s.RemoveChannel(ch)
+	if last, removed := n.hub.Unsubscribe(ch, s); last && removed {
+		if err := n.broker.Unsubscribe(context.Background(), ch); err != nil {
+			n.log.Warn("broker unsubscribe failed", "channel", ch, "error", err.Error())
+		}
+	}
+}
+
+// Disconnected implements ws.Node.
+func (n *node) Disconnected(s *ws.Session) {
+	for _, ch := range s.Channels() {
+		n.unsubscribe(s, ch)
+	}
+	user := s.User()
+	n.mu.Lock()
+	if st := n.sessions[s]; st != nil && st.expiry != nil {
+		st.expiry.Stop()
+	}
+	delete(n.sessions, s)
+	if set := n.users[user]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(n.users, user)
+		}
+	}
+	n.mu.Unlock()
+	code := s.CloseCode()
+	n.log.Debug("client disconnected", "client", s.ID(), "user", user, "code", code.Code, "reason", code.Reason)
+}
+
+// HandlePublication implements broker.Handler: encode once, fan out.
+func (n *node) HandlePublication(ch string, pub *core.Publication, sp broker.StreamPosition) {
+	if n.hub.NumSubscribers(ch) == 0 {
+		return
+	}
+	p := pub
+	if pub.Offset == 1 {
+		cp := *pub
+		cp.Epoch = sp.Epoch
+		p = &cp
+	}
+	n.hub.Broadcast(ws.NewMessage(ch, &core.Push{Channel: ch, Pub: p}, pub.Offset, sp.Epoch))
+}
+
+// control is a command every node applies to its own sessions.
+type control struct {
+	Op         string           `json:"op"`
+	User       string           `json:"user,omitempty"`
+	Client     string           `json:"client,omitempty"`
+	Session    string           `json:"session,omitempty"`
+	Channel    string           `json:"channel,omitempty"`
+	Whitelist  []string         `json:"whitelist,omitempty"`
+	Disconnect *core.Disconnect `json:"disconnect,omitempty"`
+}
+
+// HandleControl implements broker.Handler.
+func (n *node) HandleControl(data []byte) {
+	var c control
+	if err := json.Unmarshal(data, &c); err != nil {
+		n.log.Warn("bad control message", "error", err.Error())
+		return
+	}
+	switch c.Op {
+	case "disconnect":
+		d := core.CodeForceDisconnect.Disconnect()
+		if c.Disconnect != nil {
+			d = *c.Disconnect
+		}
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			if !contains(c.Whitelist, s.ID()) {
+				s.Disconnect(d)
+			}
+		}
+	case "unsubscribe":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			if s.RemoveChannel(c.Channel) {
+				n.unsubscribe(s, c.Channel)
+				s.Send(&core.Push{Channel: c.Channel, Unsubscribe: &core.Unsubscribe{Code: 2000, Reason: "server unsubscribe"}})
+			}
+		}
+	}
+}
+
+// match returns the local sessions of user, narrowed by client and session
+// ids when given.
+func (n *node) match(user, client, session string) []*ws.Session {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var out []*ws.Session
+	consider := func(s *ws.Session) {
+		if (client == "" || s.ID() == client) && (session == "" || s.SessionID() == session) {
+			out = append(out, s)
+		}
+	}
+	if user != "" {
+		for s := range n.users[user] {
+			consider(s)
+		}
+		return out
+	}
+	for s := range n.sessions {
+		consider(s)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// counts returns the number of sessions and distinct users on this node.
+func (n *node) counts() (clients, users int) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sessions), len(n.users)
+}

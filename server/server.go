@@ -1,0 +1,191 @@
+// Package server composes the uniws server: the uni_websocket transport,
+// the hub, the broker and the HTTP API, behind one http.Handler.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/api"
+	"github.com/uniws/uniws/server/broker"
+	"github.com/uniws/uniws/server/hub"
+	"github.com/uniws/uniws/server/ws"
+)
+
+// Server is one uniws node. Create it with New, run it with Serve.
+type Server struct {
+	cfg    *core.Config
+	opts   options
+	node   *node
+	ws     *ws.Handler
+	api    *api.Handler
+	broker broker.Broker
+	mux    *http.ServeMux
+
+	shutdownOnce sync.Once
+}
+
+type options struct {
+	log     *slog.Logger
+	version string
+	now     func() time.Time
+	newID   func() string
+	jitter  func() float64
+	broker  broker.Broker
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+// WithLogger sets the structured logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithVersion sets the version reported in connect pushes and info.
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// WithClock injects the clock (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithIDs injects the client and session id generator (tests).
+func WithIDs(newID func() string) Option { return func(o *options) { o.newID = newID } }
+
+// WithPingJitter injects the first-ping spread, a value in [0,1) (tests).
+func WithPingJitter(f func() float64) Option { return func(o *options) { o.jitter = f } }
+
+// WithBroker replaces the engine the configuration names (tests, embedding).
+func WithBroker(b broker.Broker) Option { return func(o *options) { o.broker = b } }
+
+// New builds a server from a validated configuration.
+func New(cfg *core.Config, opts ...Option) (*Server, error) {
+	o := options{
+		log:     slog.New(slog.DiscardHandler),
+		version: "dev",
+		now:     time.Now,
+		newID:   func() string { return uuid.NewString() },
+		jitter:  rand.Float64,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	keys, err := core.TokenKeysFromConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("token keys: %w", err)
+	}
+	b := o.broker
+	if b == nil {
+		switch cfg.Engine {
+		case "", "memory":
+			b = broker.NewMemory(o.now)
+		default:
+			return nil, fmt.Errorf("engine %q is not available", cfg.Engine)
+		}
+	}
+	host, _ := os.Hostname()
+	n := &node{
+		cfg:      cfg,
+		keys:     keys,
+		hub:      hub.New(),
+		broker:   b,
+		log:      o.log,
+		now:      o.now,
+		version:  o.version,
+		uid:      o.newID(),
+		name:     host,
+		started:  o.now(),
+		sessions: make(map[*ws.Session]*sessionState),
+		users:    make(map[string]map[*ws.Session]struct{}),
+	}
+	s := &Server{cfg: cfg, opts: o, node: n, broker: b}
+	s.ws = ws.NewHandler(ws.Config{
+		MessageSizeLimit: cfg.UniMessageSizeLimit,
+		StaleCloseDelay:  cfg.ClientStaleCloseDelay.D(),
+		PingInterval:     cfg.PingInterval.D(),
+		PongTimeout:      cfg.PongTimeout.D(),
+		QueueMaxSize:     cfg.ClientQueueMaxSize,
+		JoinPushMessages: cfg.UniJoinPushMessages,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		NewID:            o.newID,
+		Jitter:           o.jitter,
+	}, n, o.log)
+	s.api = api.NewHandler(api.Config{
+		Key:      cfg.APIKey,
+		Insecure: cfg.APIInsecure,
+		Draining: s.ws.Draining,
+	}, executor{n}, o.log)
+	s.mux = http.NewServeMux()
+	s.mux.Handle("/connection/uni_websocket", s.ws)
+	s.mux.Handle("/api", s.api)
+	s.mux.Handle("/api/", s.api)
+	s.mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("{}\n"))
+	})
+	if err := b.Run(n); err != nil {
+		return nil, fmt.Errorf("start engine: %w", err)
+	}
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler (for httptest).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve accepts connections on ln until ctx is done, then shuts down
+// gracefully: every client gets 3001 shutdown, in-flight API calls finish,
+// the engine closes. It returns after all of that, or an error if serving
+// failed.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.opts.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.opts.log.Info("serving", "address", ln.Addr().String(), "engine", s.cfg.Engine, "version", s.opts.version)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.Shutdown()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	if serveErr == nil {
+		serveErr = <-errc
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Shutdown disconnects every client with 3001 and closes the engine. Serve
+// calls it; call it directly only when serving through Handler.
+func (s *Server) Shutdown() {
+	s.shutdownOnce.Do(s.shutdown)
+}
+
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
+	defer cancel()
+	s.ws.Shutdown(ctx, core.CodeShutdown.Disconnect())
+	if err := s.broker.Close(); err != nil {
+		s.opts.log.Warn("engine close failed", "error", err.Error())
+	}
+	s.opts.log.Info("shut down")
+}

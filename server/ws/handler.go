@@ -1,0 +1,240 @@
+// Package ws is the uni_websocket transport: the HTTP upgrade, the origin
+// check, reading the one connect request, and the session that writes pushes,
+// pings and close frames to a connection.
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/uniws/uniws/core"
+)
+
+// Node is what the transport needs from the server: it turns a connect
+// request into credentials and subscriptions, and forgets a session when it
+// ends. Both methods are called from the session's own goroutine.
+type Node interface {
+	// Connect authenticates s and subscribes it. It returns the connect
+	// push, or an error; a core.Disconnect error is sent to the client as
+	// is, any other error as 3004 internal. Deliveries that reach s while
+	// Connect runs are held and sent after the connect push.
+	Connect(ctx context.Context, s *Session, req *core.ConnectRequest) (*core.Connect, error)
+	// On error Connect must undo whatever it did. Disconnected is called once
+	// for every session whose Connect succeeded.
+	Disconnected(s *Session)
+}
+
+// Config holds the transport settings.
+type Config struct {
+	MessageSizeLimit int
+	StaleCloseDelay  time.Duration
+	PingInterval     time.Duration
+	PongTimeout      time.Duration
+	WriteTimeout     time.Duration
+	CloseTimeout     time.Duration
+	QueueMaxSize     int
+	JoinPushMessages bool
+	AllowedOrigins   []string
+	// NewID returns fresh client and session ids (UUIDv4 in production).
+	NewID func() string
+	// Jitter returns a value in [0,1) spreading first pings (rand in production).
+	Jitter func() float64
+}
+
+// Handler serves /connection/uni_websocket. It is safe for concurrent use.
+type Handler struct {
+	cfg      Config
+	node     Node
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+
+	pingFrames []byte // `{}` text frame followed by a Ping control frame
+	pingPush   []byte // `{}` payload for joined frames
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// NewHandler returns a transport handler. Zero durations and sizes take the
+// PROTOCOL.md defaults.
+func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
+	def := core.Default()
+	if cfg.MessageSizeLimit <= 0 {
+		cfg.MessageSizeLimit = def.UniMessageSizeLimit
+	}
+	if cfg.StaleCloseDelay <= 0 {
+		cfg.StaleCloseDelay = def.ClientStaleCloseDelay.D()
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = def.PingInterval.D()
+	}
+	if cfg.PongTimeout <= 0 {
+		cfg.PongTimeout = def.PongTimeout.D()
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = time.Second
+	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = 5 * time.Second
+	}
+	if cfg.QueueMaxSize <= 0 {
+		cfg.QueueMaxSize = def.ClientQueueMaxSize
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{})}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 256,
+		CheckOrigin:     h.checkOrigin,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			h.log.Info("upgrade refused", "status", status, "reason", reason.Error(), "remote", r.RemoteAddr)
+			http.Error(w, http.StatusText(status), status)
+		},
+	}
+	h.pingPush = []byte("{}")
+	h.pingFrames = append(textFrame(h.pingPush), controlFrame(opPing, nil)...)
+	return h
+}
+
+// ServeHTTP upgrades the request and runs the session until it ends.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req *core.ConnectRequest
+	if q := r.URL.Query(); q.Has("cf_connect") {
+		var err error
+		req, err = core.DecodeConnectRequest([]byte(q.Get("cf_connect")))
+		if err != nil {
+			h.log.Info("connection refused", "reason", "invalid cf_connect", "error", err.Error(), "remote", r.RemoteAddr)
+			http.Error(w, "invalid connect request", http.StatusBadRequest)
+			return
+		}
+	}
+	h.mu.Lock()
+	if h.draining {
+		h.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered already
+	}
+	s := newSession(h, conn, r)
+	h.mu.Lock()
+	h.sessions[s] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.sessions, s)
+		h.mu.Unlock()
+	}()
+	s.run(r.Context(), req)
+}
+
+// checkOrigin implements PROTOCOL.md §1: no Origin or a same-host one passes
+// when allowed_origins is empty; "*" passes all; otherwise globs match the
+// lower-cased origin.
+func (h *Handler) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	origin = strings.ToLower(origin)
+	if len(h.cfg.AllowedOrigins) == 0 {
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+	for _, pattern := range h.cfg.AllowedOrigins {
+		if pattern == "*" {
+			return true
+		}
+		if ok, _ := path.Match(strings.ToLower(pattern), origin); ok {
+			return true
+		}
+		if globMatch(strings.ToLower(pattern), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against a pattern where '*' stands for any run of
+// characters, '/' included.
+func globMatch(pattern, s string) bool {
+	if !strings.Contains(pattern, "*") {
+		return pattern == s
+	}
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// Shutdown refuses new connections, sends every session the disconnect d
+// (3001 shutdown) and waits until all sessions ended or ctx is done, when
+// it closes what is left.
+func (h *Handler) Shutdown(ctx context.Context, d core.Disconnect) {
+	h.mu.Lock()
+	h.draining = true
+	sessions := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		sessions = append(sessions, s)
+	}
+	h.mu.Unlock()
+	for _, s := range sessions {
+		s.Disconnect(d)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.mu.Lock()
+		for s := range h.sessions {
+			s.abort()
+		}
+		h.mu.Unlock()
+		<-done
+	}
+}
+
+// NumSessions returns the number of open sessions.
+func (h *Handler) NumSessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// Draining reports whether Shutdown has begun.
+func (h *Handler) Draining() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.draining
+}

@@ -1,0 +1,528 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/hub"
+)
+
+type sessionState uint8
+
+const (
+	stateConnecting sessionState = iota
+	stateConnected
+	stateClosed
+)
+
+// Session is one uni_websocket connection. The connection's goroutine
+// (the HTTP handler's) reads; a writer goroutine runs only while frames are
+// queued; pings come from a timer. All exported methods are safe for
+// concurrent use and never block on the network.
+type Session struct {
+	h       *Handler
+	conn    *websocket.Conn
+	nc      net.Conn
+	req     *http.Request
+	id      string
+	session string
+
+	mu        sync.Mutex
+	state     sessionState
+	user      string
+	info      json.RawMessage
+	channels  map[string]struct{}
+	positions map[string]*position
+	pending   []*hub.Message // deliveries held while connecting
+	queue     []frame
+	spare     []frame
+	queued    int
+	writing   bool
+	closing   bool
+	closeCode core.Disconnect
+	closeSent chan struct{} // closed once the close frame is written or writing failed
+	pingTimer *time.Timer
+	writers   sync.WaitGroup
+
+	// writer-owned scratch
+	iov     net.Buffers
+	joinBuf []byte
+}
+
+type position struct {
+	offset uint64
+	epoch  string
+}
+
+// frame is a queued write: a complete frame, or (joined mode) a push payload
+// that the writer frames together with its neighbours.
+type frame struct {
+	b       []byte
+	payload bool
+}
+
+func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
+	s := &Session{
+		h:         h,
+		conn:      conn,
+		nc:        conn.NetConn(),
+		req:       r,
+		id:        h.cfg.NewID(),
+		session:   h.cfg.NewID(),
+		channels:  make(map[string]struct{}),
+		closeSent: make(chan struct{}),
+	}
+	conn.SetPingHandler(func(data string) error {
+		s.mu.Lock()
+		s.enqueueLocked(frame{b: controlFrame(opPong, []byte(data))})
+		s.mu.Unlock()
+		return nil
+	})
+	conn.SetPongHandler(func(string) error {
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if !closing {
+			return s.nc.SetReadDeadline(time.Now().Add(h.cfg.PingInterval + h.cfg.PongTimeout))
+		}
+		return nil
+	})
+	conn.SetCloseHandler(func(code int, text string) error {
+		s.mu.Lock()
+		if !s.closing {
+			s.closing = true
+			s.closeCode = core.CodeConnectionClosed.Disconnect()
+			s.appendLocked(frame{b: closeFrame(uint32(code), "")})
+		}
+		s.mu.Unlock()
+		return nil
+	})
+	return s
+}
+
+// ID is the client id (UUIDv4) sent in the connect push.
+func (s *Session) ID() string { return s.id }
+
+// SessionID is the session id sent in the connect push.
+func (s *Session) SessionID() string { return s.session }
+
+// Request is the upgrade request (headers, remote address).
+func (s *Session) Request() *http.Request { return s.req }
+
+// SetUser records the authenticated user and client info.
+func (s *Session) SetUser(user string, info json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user, s.info = user, info
+}
+
+// User returns the authenticated user ("" for anonymous).
+func (s *Session) User() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
+
+// Info returns the client info from the token or proxy.
+func (s *Session) Info() json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+// AddChannel records a subscription. With positioned set, publications of
+// the channel are checked against sp: a gap or an epoch change disconnects
+// with 3010 and duplicates are dropped.
+func (s *Session) AddChannel(channel string, positioned bool, offset uint64, epoch string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels[channel] = struct{}{}
+	if positioned {
+		if s.positions == nil {
+			s.positions = make(map[string]*position)
+		}
+		s.positions[channel] = &position{offset: offset, epoch: epoch}
+	}
+}
+
+// RemoveChannel forgets a subscription and reports whether it was there.
+func (s *Session) RemoveChannel(channel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.channels[channel]
+	delete(s.channels, channel)
+	delete(s.positions, channel)
+	return ok
+}
+
+// Channels returns the session's subscriptions.
+func (s *Session) Channels() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.channels))
+	for ch := range s.channels {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// Deliver implements hub.Subscriber: it queues m without blocking.
+func (s *Session) Deliver(m *hub.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closing || s.state == stateClosed:
+	case s.state == stateConnecting:
+		s.pending = append(s.pending, m)
+	default:
+		s.deliverLocked(m)
+	}
+}
+
+func (s *Session) deliverLocked(m *hub.Message) {
+	if m.Offset > 0 {
+		if pos := s.positions[m.Channel]; pos != nil {
+			switch {
+			case m.Epoch != pos.epoch:
+				s.disconnectLocked(core.CodeInsufficientState.Disconnect(), true)
+				return
+			case m.Offset <= pos.offset:
+				return // already sent (recovered or duplicate)
+			case m.Offset != pos.offset+1:
+				s.disconnectLocked(core.CodeInsufficientState.Disconnect(), true)
+				return
+			}
+			pos.offset = m.Offset
+		}
+	}
+	if s.h.cfg.JoinPushMessages {
+		s.enqueueLocked(frame{b: m.Payload, payload: true})
+	} else {
+		s.enqueueLocked(frame{b: m.Frame})
+	}
+}
+
+// Send queues one push for this session only.
+func (s *Session) Send(p *core.Push) {
+	m := NewMessage(p.Channel, p, 0, "")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || s.state != stateConnected {
+		return
+	}
+	s.deliverLocked(m)
+}
+
+// Disconnect sends the disconnect push and close frame, then closes the
+// connection once the client answers or the close timeout passes.
+func (s *Session) Disconnect(d core.Disconnect) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.disconnectLocked(d, false)
+}
+
+// CloseCode is the disconnect that ended (or is ending) the session.
+func (s *Session) CloseCode() core.Disconnect {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeCode
+}
+
+func (s *Session) disconnectLocked(d core.Disconnect, dropQueue bool) {
+	if s.closing {
+		return
+	}
+	s.closing = true
+	s.closeCode = d
+	if dropQueue {
+		clear(s.queue)
+		s.queue = s.queue[:0]
+		s.queued = 0
+	}
+	push := core.Push{Disconnect: &d}
+	s.appendLocked(frame{b: textFrame(push.AppendJSON(nil))})
+	s.appendLocked(frame{b: closeFrame(d.Code, d.Reason)})
+	_ = s.nc.SetReadDeadline(time.Now().Add(s.h.cfg.CloseTimeout))
+}
+
+// closeOnlyLocked sends a close frame without a disconnect push.
+func (s *Session) closeOnlyLocked(code core.Code) {
+	if s.closing {
+		return
+	}
+	s.closing = true
+	s.closeCode = code.Disconnect()
+	s.appendLocked(frame{b: closeFrame(uint32(code), code.Reason())})
+}
+
+// enqueueLocked queues a frame for a live session, closing it with 3008
+// when the queue would exceed its byte limit.
+func (s *Session) enqueueLocked(f frame) {
+	if s.closing {
+		return
+	}
+	if s.queued+len(f.b) > s.h.cfg.QueueMaxSize {
+		s.h.log.Info("slow consumer disconnected", "client", s.id, "user", s.user, "queued_bytes", s.queued)
+		s.disconnectLocked(core.CodeSlow.Disconnect(), true)
+		return
+	}
+	s.appendLocked(f)
+}
+
+// appendLocked queues a frame unconditionally and makes sure a writer runs.
+func (s *Session) appendLocked(f frame) {
+	s.queue = append(s.queue, f)
+	s.queued += len(f.b)
+	if !s.writing {
+		s.writing = true
+		s.writers.Add(1)
+		go s.writeLoop()
+	}
+}
+
+// writeLoop writes everything queued, many frames per syscall, and exits
+// when the queue is empty.
+func (s *Session) writeLoop() {
+	defer s.writers.Done()
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.writing = false
+			if s.closing {
+				s.signalCloseSentLocked()
+			}
+			s.mu.Unlock()
+			return
+		}
+		batch := s.queue
+		s.queue, s.spare = s.spare, nil
+		s.queued = 0
+		s.mu.Unlock()
+
+		err := s.write(batch)
+		clear(batch)
+		s.mu.Lock()
+		s.spare = batch[:0]
+		if err != nil {
+			if !s.closing {
+				s.closing = true
+				s.closeCode = core.CodeWriteError.Disconnect()
+				s.h.log.Info("write failed", "client", s.id, "error", err.Error())
+			}
+			s.writing = false
+			clear(s.queue)
+			s.queue = s.queue[:0]
+			s.signalCloseSentLocked()
+			s.mu.Unlock()
+			_ = s.nc.Close()
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Session) signalCloseSentLocked() {
+	select {
+	case <-s.closeSent:
+	default:
+		close(s.closeSent)
+	}
+}
+
+func (s *Session) write(batch []frame) error {
+	iov := s.iov[:0]
+	buf := s.joinBuf[:0]
+	for i := 0; i < len(batch); {
+		if !batch[i].payload {
+			iov = append(iov, batch[i].b)
+			i++
+			continue
+		}
+		// Join consecutive payloads into one frame, split by '\n'.
+		j, n := i, 0
+		for ; j < len(batch) && batch[j].payload; j++ {
+			n += len(batch[j].b) + 1
+		}
+		n--
+		start := len(buf)
+		buf = appendHeader(buf, opText, n)
+		for k := i; k < j; k++ {
+			if k > i {
+				buf = append(buf, '\n')
+			}
+			buf = append(buf, batch[k].b...)
+		}
+		iov = append(iov, buf[start:len(buf):len(buf)])
+		i = j
+	}
+	// Slices taken before buf grew still point at the old array, which
+	// holds their bytes unchanged; keep the grown one for next time.
+	s.joinBuf = buf[:0]
+	if err := s.nc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	nb := iov
+	_, err := nb.WriteTo(s.nc)
+	clear(iov)
+	s.iov = iov[:0]
+	return err
+}
+
+// abort closes the connection at once, without a close handshake.
+func (s *Session) abort() {
+	_ = s.nc.Close()
+}
+
+// run is the session's life: read the connect request, connect, then read
+// and discard until the connection ends.
+func (s *Session) run(ctx context.Context, req *core.ConnectRequest) {
+	defer s.cleanup()
+	cfg := &s.h.cfg
+	s.conn.SetReadLimit(int64(cfg.MessageSizeLimit))
+	if req == nil {
+		_ = s.nc.SetReadDeadline(time.Now().Add(cfg.StaleCloseDelay))
+		_, data, err := s.conn.ReadMessage()
+		if err != nil {
+			s.firstReadFailed(err)
+			return
+		}
+		req, err = core.DecodeConnectRequest(data)
+		if err != nil {
+			s.h.log.Info("connection refused", "reason", "invalid connect request", "error", err.Error(), "remote", s.req.RemoteAddr)
+			s.mu.Lock()
+			s.closeOnlyLocked(core.CodeBadRequest)
+			s.mu.Unlock()
+			return
+		}
+	}
+	_ = s.nc.SetReadDeadline(time.Time{})
+	connect, err := s.h.node.Connect(ctx, s, req)
+	s.mu.Lock()
+	if err != nil {
+		d, ok := err.(core.Disconnect)
+		if !ok {
+			s.h.log.Error("connect failed", "client", s.id, "error", err.Error())
+			d = core.CodeInternal.Disconnect()
+		}
+		s.state = stateClosed
+		s.pending = nil
+		s.disconnectLocked(d, true)
+		s.mu.Unlock()
+		return
+	}
+	s.start(connect)
+	s.mu.Unlock()
+	s.readLoop()
+}
+
+// start sends the connect push, then what arrived while connecting, and
+// arms the ping timer. Called with s.mu held.
+func (s *Session) start(c *core.Connect) {
+	cfg := &s.h.cfg
+	c.Client, c.Session = s.id, s.session
+	c.Ping = uint32(cfg.PingInterval / time.Second)
+	pending := s.pending
+	s.pending = nil
+	s.state = stateConnected
+	if s.closing {
+		return
+	}
+	push := core.Push{Connect: c}
+	s.enqueueLocked(frame{b: textFrame(push.AppendJSON(nil))})
+	for _, m := range pending {
+		s.deliverLocked(m)
+	}
+	_ = s.nc.SetReadDeadline(time.Now().Add(cfg.PingInterval + cfg.PongTimeout))
+	first := cfg.PingInterval / 2
+	if cfg.Jitter != nil {
+		first += time.Duration(cfg.Jitter() * float64(cfg.PingInterval/2))
+	}
+	s.pingTimer = time.AfterFunc(first, s.ping)
+}
+
+// ping sends `{}` and a WebSocket Ping, then re-arms itself.
+func (s *Session) ping() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || s.state != stateConnected {
+		return
+	}
+	if s.h.cfg.JoinPushMessages {
+		s.enqueueLocked(frame{b: s.h.pingPush, payload: true})
+		s.enqueueLocked(frame{b: s.h.pingFrames[len(s.h.pingFrames)-2:]})
+	} else {
+		s.enqueueLocked(frame{b: s.h.pingFrames})
+	}
+	s.pingTimer.Reset(s.h.cfg.PingInterval)
+}
+
+func (s *Session) firstReadFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla has written the 1009 close frame.
+		s.h.log.Info("connection refused", "reason", "connect request too large", "remote", s.req.RemoteAddr)
+		s.mu.Lock()
+		s.closing = true
+		s.closeCode = core.CodeMessageTooBig.Disconnect()
+		s.mu.Unlock()
+	case errors.As(err, &ne) && ne.Timeout():
+		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.req.RemoteAddr)
+		s.Disconnect(core.CodeStale.Disconnect())
+	}
+}
+
+// readLoop reads and discards client messages; only pongs keep the
+// connection alive. It returns when the connection ends.
+func (s *Session) readLoop() {
+	for {
+		_, r, err := s.conn.NextReader()
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
+// cleanup ends the session: after our own close it waits for the close
+// frame to be written, then closes the socket and waits for the writer.
+func (s *Session) cleanup() {
+	s.mu.Lock()
+	initiated := s.closing
+	if !s.closing {
+		s.closing = true
+		s.closeCode = core.CodeConnectionClosed.Disconnect()
+	}
+	connected := s.state == stateConnected
+	s.state = stateClosed
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
+	}
+	s.pending = nil
+	s.mu.Unlock()
+
+	if connected {
+		s.h.node.Disconnected(s)
+	}
+	if initiated {
+		t := time.NewTimer(s.h.cfg.CloseTimeout)
+		select {
+		case <-s.closeSent:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	_ = s.nc.Close()
+	s.writers.Wait()
+}
