@@ -474,6 +474,7 @@ func (s *Session) firstReadFailed(err error) {
 		s.mu.Lock()
 		s.closing = true
 		s.closeCode = core.CodeMessageTooBig.Disconnect()
+		s.signalCloseSentLocked()
 		s.mu.Unlock()
 	case errors.As(err, &ne) && ne.Timeout():
 		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.req.RemoteAddr)

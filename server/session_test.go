@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
+
+	"github.com/uniws/uniws/core"
+)
+
+func TestPingsAndPongTimeout(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"ping_interval":"300ms","pong_timeout":"150ms"`)
+
+	// A client that answers Pings (gorilla does by default while reading)
+	// keeps receiving `{}` pings.
+	conn, _ := ts.connect(`{"token":"` + ts.token("u", time.Hour) + `"}`)
+	pings := 0
+	for pings < 3 {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d pings: %v", pings, err)
+		}
+		if string(data) != "{}" {
+			t.Fatalf("unexpected frame %s", data)
+		}
+		pings++
+	}
+
+	// A client that never answers Pings is dropped without a close frame.
+	mute, _ := ts.connect(`{"token":"` + ts.token("mute", time.Hour) + `"}`)
+	mute.SetPingHandler(func(string) error { return nil })
+	for {
+		_ = mute.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := mute.ReadMessage()
+		if err == nil {
+			if string(data) != "{}" {
+				t.Fatalf("unexpected frame %s", data)
+			}
+			continue
+		}
+		if _, isClose := err.(*websocket.CloseError); isClose && !websocket.IsCloseError(err, websocket.CloseAbnormalClosure) {
+			t.Fatalf("want the connection dropped without a close frame, got %v", err)
+		}
+		break
+	}
+}
+
+func TestJoinPushMessages(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"uni_websocket_join_push_messages":true`)
+	conn, _ := ts.connect(`{"token":"` + ts.token("u", time.Hour) + `"}`)
+	// Pushes queued together may share a frame, split by '\n'.
+	var got []string
+	for i := 0; i < 20; i++ {
+		ts.publish("#u", `{"i":`+itoa(i)+`}`)
+	}
+	for len(got) < 20 {
+		frame := readFrame(t, conn)
+		if strings.HasSuffix(frame, "\n") {
+			t.Fatalf("trailing newline in %q", frame)
+		}
+		got = append(got, strings.Split(frame, "\n")...)
+	}
+	for i, p := range got {
+		if want := `{"channel":"#u","pub":{"data":{"i":` + itoa(i) + `}}}`; p != want {
+			t.Fatalf("push %d: %s, want %s", i, p, want)
+		}
+	}
+}
+
+func TestConnectionExpiry(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"client_expired_close_delay":"100ms"`)
+	exp := time.Now().Add(1500 * time.Millisecond)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u", "exp": exp.Unix() + 1}).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, connect := ts.connect(`{"token":"` + tok + `"}`)
+	if !strings.Contains(connect, `"expires":true,"ttl":`) {
+		t.Fatalf("connect push without expiry: %s", connect)
+	}
+	frames := expectClose(t, conn, 3005, "connection expired")
+	if frames[len(frames)-1] != `{"disconnect":{"code":3005,"reason":"connection expired"}}` {
+		t.Fatalf("frames %q", frames)
+	}
+}
+
+func TestSlowConsumerIsClosedOthersServed(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"client_queue_max_size":65536`)
+	watcher, _ := ts.connect(`{"token":"` + ts.token("watcher", time.Hour) + `"}`)
+	slow, _ := ts.connect(`{"token":"` + ts.token("slow", time.Hour) + `"}`)
+	big := `{"pad":"` + strings.Repeat("x", 64<<10) + `"}`
+	// The slow client reads nothing; publish until the server drops it.
+	deadline := time.Now().Add(20 * time.Second)
+	for clients(t, ts) > 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("slow client was never disconnected")
+		}
+		ts.publish("#slow", big)
+	}
+	assertStillServing(t, ts, watcher, 1)
+	// What the slow client finally reads ends in 3008 or a dropped socket,
+	// never in a normal stream.
+	for {
+		_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := slow.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if ce, ok := err.(*websocket.CloseError); ok && ce.Code != int(core.CodeSlow) && ce.Code != websocket.CloseAbnormalClosure {
+			t.Fatalf("slow client closed with %d %q", ce.Code, ce.Text)
+		}
+		break
+	}
+}
+
+// clients returns num_clients from the info API.
+func clients(t *testing.T, ts *testServer) int {
+	t.Helper()
+	_, out := ts.api("info", testAPIKey, `{}`)
+	n := between(out, `"num_clients":`, `,`)
+	v := 0
+	for _, c := range n {
+		v = v*10 + int(c-'0')
+	}
+	return v
+}
