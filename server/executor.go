@@ -74,8 +74,15 @@ func (e executor) Unsubscribe(ctx context.Context, req *api.UnsubscribeRequest) 
 	return e.control(ctx, control{Op: "unsubscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel})
 }
 
-func (e executor) Subscribe(context.Context, *api.SubscribeRequest) error {
-	return core.ErrNotAvailable.Err()
+func (e executor) Subscribe(ctx context.Context, req *api.SubscribeRequest) error {
+	if _, err := e.channelOptions(req.Channel); err != nil {
+		return err
+	}
+	c := control{Op: "subscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel, Data: req.Data}
+	if req.RecoverSince != nil {
+		c.RecoverSince = &broker.StreamPosition{Offset: req.RecoverSince.Offset, Epoch: req.RecoverSince.Epoch}
+	}
+	return e.control(ctx, c)
 }
 
 func (e executor) Refresh(context.Context, *api.RefreshRequest) error {

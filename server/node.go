@@ -60,7 +60,7 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 	subs := make(map[string]*core.SubscribeResult, len(grants))
 	var done []string
 	for _, g := range grants {
-		res, err := n.subscribe(ctx, s, g.channel, g.recover)
+		res, _, err := n.subscribe(ctx, s, g.channel, g.recover, false)
 		if err != nil {
 			for _, ch := range done {
 				n.unsubscribe(s, ch)
@@ -170,30 +170,38 @@ func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.Con
 }
 
 // subscribe adds s to a channel and works out its subscribe result,
-// recovering missed publications when asked and allowed (PROTOCOL.md §7).
-// Publications arriving meanwhile are held by the session and merged after
-// the result by offset.
-func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core.SubscribeRequest) (*core.SubscribeResult, error) {
+// recovering missed publications when asked and allowed (PROTOCOL.md §7):
+// at connect recovery needs force_recovery; explicit (API recover_since)
+// needs history only. Publications arriving meanwhile are held by the
+// session and merged after the result by offset. It also returns the stream
+// top the session is positioned at.
+func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core.SubscribeRequest, explicit bool) (*core.SubscribeResult, broker.StreamPosition, error) {
 	opts, _ := n.cfg.ChannelOptionsFor(ch)
 	first, _ := n.hub.Subscribe(ch, s)
 	if first {
 		if err := n.broker.Subscribe(ctx, ch); err != nil {
 			n.hub.Unsubscribe(ch, s)
-			return nil, err
+			return nil, broker.StreamPosition{}, err
 		}
 	}
 	res := &core.SubscribeResult{}
-	if !opts.HistoryEnabled() || !(opts.ForcePositioning || opts.ForceRecovery) {
+	recovering := sr != nil && sr.Recover && opts.HistoryEnabled() && (opts.ForceRecovery || explicit)
+	if !opts.HistoryEnabled() || !(opts.ForcePositioning || opts.ForceRecovery || recovering) {
 		s.AddChannel(ch, false, 0, "")
-		return res, nil
+		return res, broker.StreamPosition{}, nil
 	}
 	res.Positioned = true
-	res.Recoverable = opts.ForceRecovery
+	res.Recoverable = opts.ForceRecovery || recovering
 	meta := opts.HistoryMetaTTL.D()
-	if opts.ForceRecovery && sr != nil && sr.Recover {
+	var (
+		pubs []*core.Publication
+		sp   broker.StreamPosition
+		err  error
+	)
+	if recovering {
 		res.WasRecovering = true
 		limit := n.cfg.ClientRecoveryMaxPubLimit
-		pubs, sp, err := n.broker.History(ctx, ch, broker.HistoryOptions{
+		pubs, sp, err = n.broker.History(ctx, ch, broker.HistoryOptions{
 			Since:   &broker.StreamPosition{Offset: sr.Offset, Epoch: sr.Epoch},
 			Limit:   limit + 1,
 			MetaTTL: meta,
@@ -202,28 +210,62 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 		case err == nil && len(pubs) <= limit:
 			res.Recovered = true
 			res.Publications = pubs
-			res.Offset = sr.Offset
-			res.Epoch = sp.Epoch
+			res.Offset, res.Epoch = sr.Offset, sp.Epoch
 			s.AddChannel(ch, true, sp.Offset, sp.Epoch)
-			return res, nil
+			return res, sp, nil
 		case err == nil || errors.Is(err, broker.ErrUnrecoverablePosition):
-			n.log.Info("recovery failed", "channel", ch, "client", s.ID(), "offset", sr.Offset, "epoch", sr.Epoch, "top", sp.Offset, "top_epoch", sp.Epoch)
-			res.Offset, res.Epoch = sp.Offset, sp.Epoch
-			s.AddChannel(ch, true, sp.Offset, sp.Epoch)
-			return res, nil
-		default:
-			n.unsubscribe(s, ch)
-			return nil, err
+			n.log.Info("recovery failed", "channel", ch, "client", s.ID(), "offset", sr.Offset, "epoch", sr.Epoch, "top", sp.Offset, "top_epoch", sp.Epoch, "missed", len(pubs))
+			err = nil
 		}
+	} else {
+		_, sp, err = n.broker.History(ctx, ch, broker.HistoryOptions{MetaTTL: meta})
 	}
-	_, sp, err := n.broker.History(ctx, ch, broker.HistoryOptions{MetaTTL: meta})
 	if err != nil {
 		n.unsubscribe(s, ch)
-		return nil, err
+		return nil, sp, err
 	}
 	res.Offset, res.Epoch = sp.Offset, sp.Epoch
 	s.AddChannel(ch, true, sp.Offset, sp.Epoch)
-	return res, nil
+	return res, sp, nil
+}
+
+// serverSubscribe subscribes a connected session through the API: the
+// subscribe push comes first, then recovered publications as ordinary
+// publication pushes, then live ones.
+func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
+	for _, have := range s.Channels() {
+		if have == c.Channel {
+			return
+		}
+	}
+	if limit := n.cfg.ClientChannelLimit; limit > 0 && len(s.Channels()) >= limit {
+		n.log.Info("server subscribe refused", "reason", "channel limit", "client", s.ID(), "channel", c.Channel)
+		return
+	}
+	s.Hold(c.Channel)
+	var sr *core.SubscribeRequest
+	if c.RecoverSince != nil {
+		sr = &core.SubscribeRequest{Recover: true, Offset: c.RecoverSince.Offset, Epoch: c.RecoverSince.Epoch}
+	}
+	res, sp, err := n.subscribe(ctx, s, c.Channel, sr, true)
+	if err != nil {
+		s.Release(c.Channel)
+		n.log.Warn("server subscribe failed", "client", s.ID(), "channel", c.Channel, "error", err.Error())
+		return
+	}
+	pushes := []*core.Push{{Channel: c.Channel, Subscribe: &core.Subscribe{
+		Recoverable: res.Recoverable,
+		Epoch:       res.Epoch,
+		Offset:      sp.Offset,
+		Positioned:  res.Positioned,
+		Data:        c.Data,
+	}}}
+	if res.Recovered {
+		for _, p := range res.Publications {
+			pushes = append(pushes, &core.Push{Channel: c.Channel, Pub: p})
+		}
+	}
+	s.Release(c.Channel, pushes...)
 }
 
 // unsubscribe removes s from a channel on this node.
@@ -281,6 +323,9 @@ type control struct {
 	Channel    string           `json:"channel,omitempty"`
 	Whitelist  []string         `json:"whitelist,omitempty"`
 	Disconnect *core.Disconnect `json:"disconnect,omitempty"`
+	// subscribe
+	Data         json.RawMessage        `json:"data,omitempty"`
+	RecoverSince *broker.StreamPosition `json:"recover_since,omitempty"`
 }
 
 // HandleControl implements broker.Handler.
@@ -300,6 +345,10 @@ func (n *node) HandleControl(data []byte) {
 			if !contains(c.Whitelist, s.ID()) {
 				s.Disconnect(d)
 			}
+		}
+	case "subscribe":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			n.serverSubscribe(context.Background(), s, c)
 		}
 	case "unsubscribe":
 		for _, s := range n.match(c.User, c.Client, c.Session) {

@@ -13,8 +13,8 @@ import (
 
 // StreamPosition is a place in a channel's stream.
 type StreamPosition struct {
-	Offset uint64
-	Epoch  string
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
 }
 
 // Handler receives what the broker delivers to this node. A Broker calls

@@ -42,7 +42,8 @@ type Session struct {
 	info      json.RawMessage
 	channels  map[string]struct{}
 	positions map[string]*position
-	pending   []*hub.Message // deliveries held while connecting
+	pending   []*hub.Message            // deliveries held while connecting
+	holds     map[string][]*hub.Message // per channel, held while subscribing
 	queue     []frame
 	spare     []frame
 	queued    int
@@ -183,6 +184,8 @@ func (s *Session) Deliver(m *hub.Message) {
 	case s.closing || s.state == stateClosed:
 	case s.state == stateConnecting:
 		s.pending = append(s.pending, m)
+	case s.holds != nil && s.holds[m.Channel] != nil:
+		s.holds[m.Channel] = append(s.holds[m.Channel], m)
 	default:
 		s.deliverLocked(m)
 	}
@@ -204,6 +207,44 @@ func (s *Session) deliverLocked(m *hub.Message) {
 			pos.offset = m.Offset
 		}
 	}
+	s.enqueueMessageLocked(m)
+}
+
+// Hold makes deliveries of channel wait until Release, so that a server-side
+// subscription can send its subscribe push (and recovered publications)
+// before any live publication. Call it before subscribing in the hub.
+func (s *Session) Hold(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holds == nil {
+		s.holds = make(map[string][]*hub.Message)
+	}
+	if s.holds[channel] == nil {
+		s.holds[channel] = []*hub.Message{}
+	}
+}
+
+// Release sends pushes (the subscribe push, then recovered publications),
+// then what was held for channel, dropping publications already covered by
+// the channel's position.
+func (s *Session) Release(channel string, pushes ...*core.Push) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := s.holds[channel]
+	delete(s.holds, channel)
+	if s.closing || s.state != stateConnected {
+		return
+	}
+	for _, p := range pushes {
+		s.enqueueMessageLocked(NewMessage(channel, p, 0, ""))
+	}
+	for _, m := range held {
+		s.deliverLocked(m)
+	}
+}
+
+// enqueueMessageLocked queues m in the session's framing mode.
+func (s *Session) enqueueMessageLocked(m *hub.Message) {
 	if s.h.cfg.JoinPushMessages {
 		s.enqueueLocked(frame{b: m.Payload, payload: true})
 	} else {
