@@ -38,6 +38,16 @@ type Config struct {
 	ClientRecoveryMaxPubLimit  int      `json:"client_recovery_max_publication_limit,omitempty"`
 	ChannelMaxLength           int      `json:"channel_max_length,omitempty"`
 	AllowAnonymousConnect      bool     `json:"allow_anonymous_connect_without_token,omitempty"`
+	ClientInsecure             bool     `json:"client_insecure,omitempty"`
+	ClientConnectionLimit      int      `json:"client_connection_limit,omitempty"`
+	ClientConnectionRateLimit  int      `json:"client_connection_rate_limit,omitempty"`
+	ClientUserConnectionLimit  int      `json:"client_user_connection_limit,omitempty"`
+	ClientConnectSubsLimit     int      `json:"client_connect_subs_limit,omitempty"`
+	ClientWriteTimeout         Duration `json:"client_write_timeout,omitempty"`
+	HTTPReadHeaderTimeout      Duration `json:"http_read_header_timeout,omitempty"`
+	APIMaxBodySize             int      `json:"api_max_body_size,omitempty"`
+	APITimeout                 Duration `json:"api_timeout,omitempty"`
+	APIBroadcastMaxChannels    int      `json:"api_broadcast_max_channels,omitempty"`
 	ProxyConnectEndpoint       string   `json:"proxy_connect_endpoint,omitempty"`
 	ProxyConnectTimeout        Duration `json:"proxy_connect_timeout,omitempty"`
 	ShutdownTimeout            Duration `json:"shutdown_timeout,omitempty"`
@@ -89,6 +99,12 @@ func Default() Config {
 		ClientStaleCloseDelay:     Duration(10 * time.Second),
 		ClientExpiredCloseDelay:   Duration(25 * time.Second),
 		ClientRecoveryMaxPubLimit: 300,
+		ClientConnectSubsLimit:    1024,
+		ClientWriteTimeout:        Duration(time.Second),
+		HTTPReadHeaderTimeout:     Duration(10 * time.Second),
+		APIMaxBodySize:            10 << 20,
+		APITimeout:                Duration(10 * time.Second),
+		APIBroadcastMaxChannels:   1000,
 		ChannelMaxLength:          MaxChannelLength,
 		ProxyConnectTimeout:       Duration(time.Second),
 		ShutdownTimeout:           Duration(5 * time.Second),
@@ -139,6 +155,12 @@ func (c *Config) Validate() error {
 		{"client_queue_max_size", c.ClientQueueMaxSize},
 		{"client_channel_limit", c.ClientChannelLimit},
 		{"client_recovery_max_publication_limit", c.ClientRecoveryMaxPubLimit},
+		{"client_connection_limit", c.ClientConnectionLimit},
+		{"client_connection_rate_limit", c.ClientConnectionRateLimit},
+		{"client_user_connection_limit", c.ClientUserConnectionLimit},
+		{"client_connect_subs_limit", c.ClientConnectSubsLimit},
+		{"api_max_body_size", c.APIMaxBodySize},
+		{"api_broadcast_max_channels", c.APIBroadcastMaxChannels},
 	} {
 		if k.v < 0 {
 			return keyErr(k.key, "must not be negative")
@@ -263,4 +285,26 @@ func (p *Port) UnmarshalJSON(b []byte) error {
 	}
 	*p = Port(n)
 	return nil
+}
+
+// SecurityCheck refuses configurations that would run unsafely by accident
+// and returns warnings for the explicitly insecure ones. With no token key,
+// no connect proxy and no anonymous access, nobody could ever connect: that
+// is an error unless client_insecure is set. With no api_key the HTTP API
+// refuses every request (PROTOCOL.md §8), which is a warning, so that the
+// seed configuration runs as it is.
+func (c *Config) SecurityCheck() (warnings []string, err error) {
+	hasKey := c.TokenHMACSecretKey != "" || c.TokenRSAPublicKey != "" || c.TokenECDSAPublicKey != "" || c.TokenJWKSPublicEndpoint != ""
+	if !hasKey && c.ProxyConnectEndpoint == "" && !c.AllowAnonymousConnect && !c.ClientInsecure {
+		return nil, keyErr("token_hmac_secret_key", "no token key is configured, so no client could connect: set token_hmac_secret_key (or token_rsa_public_key, token_ecdsa_public_key, token_jwks_public_endpoint), proxy_connect_endpoint, or client_insecure for local development")
+	}
+	if c.ClientInsecure {
+		warnings = append(warnings, "client_insecure is on: connections need no valid token and may subscribe to any public channel; never use this in production")
+	}
+	if c.APIInsecure {
+		warnings = append(warnings, "api_insecure is on: the HTTP API accepts requests without an API key; never expose it")
+	} else if c.APIKey == "" {
+		warnings = append(warnings, "api_key is not set: the HTTP API refuses every request (set api_key, or api_insecure for local development)")
+	}
+	return warnings, nil
 }
