@@ -42,12 +42,25 @@ type sessionState struct {
 
 // Connect implements ws.Node.
 func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequest) (*core.Connect, error) {
+	if limit := n.cfg.ClientConnectSubsLimit; limit > 0 && len(req.Subs) > limit {
+		n.log.Info("connection refused", "reason", "too many subs in connect request", "subs", len(req.Subs), "limit", limit, "remote", s.Request().RemoteAddr)
+		return nil, core.CodeChannelLimit.Disconnect()
+	}
 	creds, err := n.authenticate(req)
 	if err != nil {
 		n.log.Info("connection refused", "reason", err.Error(), "client", s.ID(), "remote", s.Request().RemoteAddr)
 		return nil, err
 	}
 	s.SetUser(creds.User, creds.Info)
+	if limit := n.cfg.ClientUserConnectionLimit; limit > 0 && creds.User != "" {
+		n.mu.RLock()
+		count := len(n.users[creds.User])
+		n.mu.RUnlock()
+		if count >= limit {
+			n.log.Info("connection refused", "reason", "client_user_connection_limit", "user", creds.User, "limit", limit)
+			return nil, core.CodeConnectionLimit.Disconnect()
+		}
+	}
 
 	grants, err := n.channelsFor(s, creds, req)
 	if err != nil {
@@ -95,10 +108,17 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 // authenticate verifies the token, or applies anonymous access.
 func (n *node) authenticate(req *core.ConnectRequest) (*core.Credentials, error) {
 	if req.Token == "" {
-		if n.cfg.AllowAnonymousConnect {
+		if n.cfg.AllowAnonymousConnect || n.cfg.ClientInsecure {
 			return &core.Credentials{}, nil
 		}
 		return nil, core.CodeBadRequest.Disconnect()
+	}
+	if n.cfg.ClientInsecure && n.keys.Empty() {
+		creds, err := core.UnverifiedCredentials(req.Token, n.now())
+		if err != nil {
+			return nil, core.CodeInvalidToken.Disconnect()
+		}
+		return creds, nil
 	}
 	creds, err := n.keys.VerifyConnectToken(req.Token, n.now())
 	switch {
@@ -159,6 +179,9 @@ func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.Con
 		if err != nil {
 			n.log.Info("connection refused", "reason", err.Error(), "user", creds.User, "client", s.ID())
 			return nil, core.CodeBadRequest.Disconnect()
+		}
+		if n.cfg.ClientInsecure && refusal != core.RefusedPrivate && refusal != core.RefusedInvalid {
+			refusal = ""
 		}
 		if refusal != "" {
 			n.log.Info("channel refused", "channel", ch, "reason", string(refusal), "user", creds.User, "client", s.ID())

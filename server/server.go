@@ -78,6 +78,13 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	warnings, err := cfg.SecurityCheck()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		o.log.Warn("INSECURE CONFIGURATION: " + w)
+	}
 	keys, err := core.TokenKeysFromConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("token keys: %w", err)
@@ -115,13 +122,19 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		QueueMaxSize:     cfg.ClientQueueMaxSize,
 		JoinPushMessages: cfg.UniJoinPushMessages,
 		AllowedOrigins:   cfg.AllowedOrigins,
+		ConnectionLimit:  cfg.ClientConnectionLimit,
+		ConnectionRate:   cfg.ClientConnectionRateLimit,
+		WriteTimeout:     cfg.ClientWriteTimeout.D(),
 		NewID:            o.newID,
 		Jitter:           o.jitter,
 	}, n, o.log)
 	s.api = api.NewHandler(api.Config{
-		Key:      cfg.APIKey,
-		Insecure: cfg.APIInsecure,
-		Draining: s.ws.Draining,
+		Key:                  cfg.APIKey,
+		Insecure:             cfg.APIInsecure,
+		MaxBodySize:          int64(cfg.APIMaxBodySize),
+		Timeout:              cfg.APITimeout.D(),
+		BroadcastMaxChannels: cfg.APIBroadcastMaxChannels,
+		Draining:             s.ws.Draining,
 	}, executor{n}, o.log)
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/connection/uni_websocket", s.ws)
@@ -147,7 +160,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout.D(),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.opts.log.Handler(), slog.LevelDebug),
 	}

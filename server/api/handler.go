@@ -27,6 +27,8 @@ type Config struct {
 	MaxBodySize int64
 	// Timeout bounds one request's work.
 	Timeout time.Duration
+	// BroadcastMaxChannels caps the channels of one broadcast (0: none).
+	BroadcastMaxChannels int
 	// Draining reports that the server is shutting down (HTTP 503).
 	Draining func() bool
 }

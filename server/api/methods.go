@@ -95,6 +95,9 @@ func (h *Handler) broadcast(ctx context.Context, req *BroadcastRequest) (*Broadc
 	if len(req.Channels) == 0 || len(req.Data) == 0 {
 		return nil, core.ErrBadRequest.Err()
 	}
+	if max := h.cfg.BroadcastMaxChannels; max > 0 && len(req.Channels) > max {
+		return nil, core.ErrLimitExceeded.Err()
+	}
 	res := &BroadcastResult{Responses: make([]PublishReply, len(req.Channels))}
 	var wg sync.WaitGroup
 	for i, ch := range req.Channels {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/uniws/uniws/core"
 )
@@ -43,6 +44,11 @@ type Config struct {
 	QueueMaxSize     int
 	JoinPushMessages bool
 	AllowedOrigins   []string
+	// ConnectionLimit caps open sessions on this node (0: none);
+	// ConnectionRate caps new connections per second (0: none). Both
+	// answer HTTP 503 before the upgrade.
+	ConnectionLimit int
+	ConnectionRate  int
 	// NewID returns fresh client and session ids (UUIDv4 in production).
 	NewID func() string
 	// Jitter returns a value in [0,1) spreading first pings (rand in production).
@@ -59,8 +65,11 @@ type Handler struct {
 	pingFrames []byte // `{}` text frame followed by a Ping control frame
 	pingPush   []byte // `{}` payload for joined frames
 
+	limiter *rate.Limiter // nil without a connection rate limit
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	active   int // requests past the limits, upgraded or upgrading
 	draining bool
 	wg       sync.WaitGroup
 }
@@ -94,6 +103,9 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{})}
+	if cfg.ConnectionRate > 0 {
+		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)
+	}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 256,
@@ -120,15 +132,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if h.limiter != nil && !h.limiter.Allow() {
+		h.log.Info("connection refused", "reason", "client_connection_rate_limit", "remote", r.RemoteAddr)
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
 	h.mu.Lock()
 	if h.draining {
 		h.mu.Unlock()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if h.cfg.ConnectionLimit > 0 && h.active >= h.cfg.ConnectionLimit {
+		h.mu.Unlock()
+		h.log.Info("connection refused", "reason", "client_connection_limit", "remote", r.RemoteAddr)
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	h.active++
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
+	defer func() {
+		h.mu.Lock()
+		h.active--
+		h.mu.Unlock()
+		h.wg.Done()
+	}()
 
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
