@@ -22,11 +22,13 @@ import (
 
 // Main runs uniws with the process's arguments (without the program name)
 // and streams, and returns the exit code. SIGINT and SIGTERM cancel the
-// running command, which then ends cleanly. Main (through execute) is the
-// one place where errors become exit codes.
+// running command, which then ends cleanly; a second signal ends the
+// process at once. Main (through execute) is the one place where errors
+// become exit codes.
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	return execute(ctx, newFactory(System()), args)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/uniws/uniws/client"
@@ -15,6 +16,9 @@ import (
 
 // APIKeyEnv names the environment variable holding the API key.
 const APIKeyEnv = "UNIWS_API_KEY"
+
+// publishTimeout bounds each API request.
+const publishTimeout = 30 * time.Second
 
 type publishOptions struct {
 	ConfigPath string
@@ -104,7 +108,7 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
-	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport},
+	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport, Timeout: publishTimeout},
 		UserAgent: "uniws/" + buildVersion()}
 	for i, data := range payloads {
 		res, err := pub.Publish(ctx, client.PublishRequest{Channel: opts.Channel, Data: data})
