@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -74,7 +72,7 @@ func (m *Model) layoutEntry(e *entry, w int) []string {
 
 	if compact, ok := compactJSON(e.data); ok && len(out) == 1 &&
 		ansi.StringWidth(out[0])+1+ansi.StringWidth(compact) <= w {
-		out[0] += " " + colorJSON(compact, s)
+		out[0] += " " + m.paint.json(compact)
 		return out
 	}
 	pretty := prettyJSON(e.data)
@@ -84,7 +82,7 @@ func (m *Model) layoutEntry(e *entry, w int) []string {
 		pretty = pretty[:m.opts.Collapse-1]
 	}
 	for _, l := range pretty {
-		l = "  " + colorJSON(l, s)
+		l = "  " + m.paint.json(l)
 		if e.expanded {
 			out = append(out, strings.Split(ansi.Hardwrap(l, w, true), "\n")...)
 		} else {
@@ -95,90 +93,4 @@ func (m *Model) layoutEntry(e *entry, w int) []string {
 		out = append(out, "  "+s.Muted.Render("⋯ "+strconv.Itoa(more)+" more lines · enter expands"))
 	}
 	return out
-}
-
-// compactJSON returns data on one line, or false when it is not JSON.
-func compactJSON(data []byte) (string, bool) {
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
-		return "", false
-	}
-	return b.String(), true
-}
-
-// prettyJSON returns data indented, one element per line, keeping the key
-// order; data that is not JSON is returned as its lines.
-func prettyJSON(data []byte) []string {
-	var b bytes.Buffer
-	if err := json.Indent(&b, data, "", "  "); err != nil {
-		return strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	}
-	return strings.Split(b.String(), "\n")
-}
-
-// colorJSON colours one line of JSON: keys, strings, numbers, literals
-// and punctuation. Text that is not JSON is returned with what it
-// recognises coloured and the rest unchanged.
-func colorJSON(line string, s Styles) string {
-	var b strings.Builder
-	for i := 0; i < len(line); {
-		c := line[i]
-		switch {
-		case c == '"':
-			j := stringEnd(line, i)
-			tok := line[i:j]
-			k := j
-			for k < len(line) && (line[k] == ' ' || line[k] == '\t') {
-				k++
-			}
-			if k < len(line) && line[k] == ':' {
-				b.WriteString(s.JSONKey.Render(tok))
-			} else {
-				b.WriteString(s.JSONString.Render(tok))
-			}
-			i = j
-		case c == '-' || (c >= '0' && c <= '9'):
-			j := i + 1
-			for j < len(line) && strings.IndexByte("0123456789.eE+-", line[j]) >= 0 {
-				j++
-			}
-			b.WriteString(s.JSONNumber.Render(line[i:j]))
-			i = j
-		case strings.HasPrefix(line[i:], "true"), strings.HasPrefix(line[i:], "false"):
-			n := 4
-			if c == 'f' {
-				n = 5
-			}
-			b.WriteString(s.JSONBool.Render(line[i : i+n]))
-			i += n
-		case strings.HasPrefix(line[i:], "null"):
-			b.WriteString(s.JSONNull.Render("null"))
-			i += 4
-		case strings.IndexByte("{}[],:", c) >= 0:
-			b.WriteString(s.JSONPunct.Render(line[i : i+1]))
-			i++
-		default:
-			j := i + 1
-			for j < len(line) && strings.IndexByte("\"-0123456789tfn{}[],:", line[j]) < 0 {
-				j++
-			}
-			b.WriteString(line[i:j])
-			i = j
-		}
-	}
-	return b.String()
-}
-
-// stringEnd returns the index just past the JSON string starting at i, or
-// the end of the line when it is not closed.
-func stringEnd(line string, i int) int {
-	for j := i + 1; j < len(line); j++ {
-		switch line[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(line)
 }

@@ -186,8 +186,10 @@ func (m *Model) move(delta, lines int) {
 			return
 		}
 	}
-	m.sel += delta
-	m.skip = 0
-	m.follow = false
+	sel := min(max(m.sel+delta, 0), len(m.shown)-1)
+	if sel == m.sel {
+		return
+	}
+	m.sel, m.skip, m.follow = sel, 0, false
 	m.scroll()
 }

@@ -28,6 +28,7 @@ type Model struct {
 	opts   Options
 	keys   KeyMap
 	styles Styles
+	paint  jsonPaint
 	help   help.Model
 	input  textinput.Model
 
@@ -120,6 +121,7 @@ func NewModel(src Source, opts Options) Model {
 		width:  80,
 		height: 24,
 	}
+	m.paint = newJSONPaint(m.styles)
 	m.help.Styles = m.styles.Help
 	m.input.PromptStyle = m.styles.Filter
 	m.input.TextStyle = m.styles.Value
