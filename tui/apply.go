@@ -111,7 +111,7 @@ func (m *Model) applyPush(ev Event, at time.Time) {
 	m.conn.lastFrame = at
 	m.counts.pushes++
 	m.rate.add(at)
-	e := &entry{at: at, kind: p.Kind(), channel: p.Channel, recovered: ev.Recovered}
+	e := &entry{at: at, kind: p.Kind(), channel: p.Channel, recovered: ev.Recovered, raw: ev.Raw}
 	switch {
 	case p.Connect != nil:
 		e.summary = m.applyConnect(p.Connect, at)

@@ -104,7 +104,8 @@ type Event struct {
 
 	// Push is the decoded push (KindPush; optional for KindPing).
 	Push *core.Push
-	// Raw is the push as received, or nil. Only shown, never parsed.
+	// Raw is the push as received, or nil. It is never parsed: the filter
+	// searches it, so that `/` finds any text of the wire frame.
 	Raw []byte
 	// Recovered marks a publication taken from the connect push's
 	// recovered publications rather than received live (KindPush).

@@ -34,11 +34,11 @@ func (m *Model) stateLine() string {
 		state = s.Closed.Render("■ stopped")
 	}
 	line := s.App.Render("uniws") + " " + state
-	if m.opts.ServerURL != "" {
-		line += "  " + s.Value.Render(m.opts.ServerURL)
-	}
 	if m.opts.User != "" {
 		line += "  " + s.Label.Render("user ") + s.Value.Render(m.opts.User)
+	}
+	if m.opts.ServerURL != "" {
+		line += "  " + s.Value.Render(m.opts.ServerURL)
 	}
 	return line
 }
@@ -50,16 +50,22 @@ func (m *Model) idLine(w int) string {
 	if c.client == "" && c.session == "" {
 		return s.Muted.Render("waiting for the connect push")
 	}
+	live := c.state == StateConnected && !c.ended
 	build := func(id func(string) string) string {
 		parts := []string{s.Label.Render("client ") + s.Value.Render(id(c.client))}
+		if !live {
+			parts[0] = s.Muted.Render("last ") + parts[0]
+		}
 		if c.session != "" {
 			parts = append(parts, s.Label.Render("session ")+s.Value.Render(id(c.session)))
 		}
-		if c.expiresAt.IsZero() {
+		switch {
+		case !live:
+		case c.expiresAt.IsZero():
 			parts = append(parts, s.Label.Render("ttl ")+s.Muted.Render("never expires"))
-		} else if left := c.expiresAt.Sub(m.now); left > 0 {
-			parts = append(parts, s.Label.Render("ttl ")+s.Value.Render(duration(left)))
-		} else {
+		case c.expiresAt.After(m.now):
+			parts = append(parts, s.Label.Render("ttl ")+s.Value.Render(duration(c.expiresAt.Sub(m.now))))
+		default:
 			parts = append(parts, s.Label.Render("ttl ")+s.Error.Render("expired"))
 		}
 		if c.version != "" {

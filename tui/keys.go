@@ -52,7 +52,7 @@ func DefaultKeyMap() KeyMap {
 		),
 		Expand: key.NewBinding(
 			key.WithKeys("enter"),
-			key.WithHelp("enter", "expand/collapse"),
+			key.WithHelp("enter", "expand"),
 		),
 		Filter: key.NewBinding(
 			key.WithKeys("/"),

@@ -18,6 +18,7 @@ type entry struct {
 	loud      bool
 	summary   string
 	data      []byte
+	raw       []byte
 	expanded  bool
 
 	search string // lower-cased text the filter matches, built when needed
@@ -30,7 +31,11 @@ type entry struct {
 // matches reports whether the entry contains q, which is lower case.
 func (e *entry) matches(q string) bool {
 	if e.search == "" {
-		e.search = strings.ToLower(e.channel + "\x00" + e.kind + "\x00" + e.summary + "\x00" + string(e.data))
+		payload := e.raw
+		if payload == nil {
+			payload = e.data
+		}
+		e.search = strings.ToLower(e.channel + "\x00" + e.kind + "\x00" + e.summary + "\x00" + string(payload))
 	}
 	return strings.Contains(e.search, q)
 }

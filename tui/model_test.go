@@ -134,6 +134,10 @@ func TestClearEmptiesLogKeepsTotals(t *testing.T) {
 	s := screen(m)
 	mustNotContain(t, s, `{"i":1}`)
 	mustContain(t, s, "waiting for pushes", "pubs 1", "log 0/1000")
+	lines := strings.Split(s, "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "q quit") {
+		t.Errorf("key help is not on the last line: %q", last)
+	}
 	m = feed(t, m, pub(t0, "a", 2, `{"i":2}`))
 	mustContain(t, screen(m), `{"i":2}`)
 }
@@ -232,7 +236,9 @@ func TestReconnectAfter3011(t *testing.T) {
 		reconnecting(t0, 1, 3*time.Second, core.CodeForceReconnect))
 	s := screen(m)
 	mustContain(t, s, "reconnecting · attempt 1 · next try in 3s",
-		"3011: "+core.CodeForceReconnect.Explain(), "reconnects 1", "ping – not connected")
+		"3011: "+core.CodeForceReconnect.Explain(), "reconnects 1", "ping – not connected",
+		"last client 6f1c0d4e")
+	mustNotContain(t, s, "ttl ")
 	clk.Add(time.Second)
 	m = update(t, m, tickMsg{})
 	mustContain(t, screen(m), "next try in 2s")
@@ -371,9 +377,20 @@ func TestHelpToggles(t *testing.T) {
 	t.Parallel()
 	m := model(t, Options{}, 100, 30, connect(t0, "a"))
 	m = keys(t, m, "?")
-	mustContain(t, screen(m), "keys", "page down", "expand/collapse", "recovery failed")
+	mustContain(t, screen(m), "keys", "page down", "expand", "recovery failed")
 	m = keys(t, m, "x")
 	mustNotContain(t, screen(m), "page down")
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestFilterSearchesRawFrame(t *testing.T) {
+	t.Parallel()
+	ev := pub(t0, "news", 18, `{"a":1}`)
+	ev.Raw = []byte(`{"channel":"news","pub":{"data":{"a":1},"offset":18,"tags":{"k":"Tagged"}}}`)
+	m := model(t, Options{}, 100, 30, connect(t0, "news"), ev, pub(t0, "news", 19, `{"a":2}`))
+	m = keys(t, m, "/", "t", "a", "g", "g", "e", "d", "enter")
+	if len(m.shown) != 1 || m.shown[0].offset != 18 {
+		t.Errorf("filter over the raw frame: %d shown", len(m.shown))
+	}
+}

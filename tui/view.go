@@ -26,7 +26,10 @@ func (m Model) View() string {
 	}
 	m.help.Width = w
 	top, bottom := m.frame()
-	lines := append(top, m.body(h-len(top)-len(bottom))...)
+	pane := max(h-len(top)-len(bottom), 0)
+	body := m.body(pane)
+	lines := append(top, body...)
+	lines = append(lines, make([]string, pane-len(body))...)
 	lines = append(lines, bottom...)
 	return strings.Join(fit(lines, w, h), "\n")
 }
