@@ -167,7 +167,7 @@ func (m *Model) applyConnect(cn *core.Connect, at time.Time) string {
 	}
 
 	for name, st := range m.chans {
-		st.granted, st.refused, st.gap, st.note = false, false, false, ""
+		st.granted, st.refused, st.resumed, st.gap, st.note = false, false, false, false, ""
 		if st.msgs == 0 {
 			delete(m.chans, name)
 		}
@@ -176,6 +176,7 @@ func (m *Model) applyConnect(cn *core.Connect, at time.Time) string {
 		st := m.channel(name)
 		st.granted = true
 		if r != nil {
+			st.resumed = r.Recovered
 			if r.Epoch != "" {
 				st.epoch = r.Epoch
 			}

@@ -61,8 +61,11 @@ func (m *Model) channelRow(c *chanStat, nameW int) string {
 	if c.epoch != "" {
 		parts = append(parts, s.Label.Render("epoch ")+s.Value.Render(c.epoch))
 	}
-	if c.recovered > 0 {
+	switch {
+	case c.recovered > 0:
 		parts = append(parts, s.Recovered.Render("↺ "+strconv.Itoa(c.recovered)+" recovered"))
+	case c.resumed:
+		parts = append(parts, s.Recovered.Render("↺ recovered, nothing missed"))
 	}
 	if c.gap {
 		parts = append(parts, s.Gap.Render(" GAP "))

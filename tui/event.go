@@ -108,7 +108,9 @@ type Event struct {
 	// searches it, so that `/` finds any text of the wire frame.
 	Raw []byte
 	// Recovered marks a publication taken from the connect push's
-	// recovered publications rather than received live (KindPush).
+	// recovered publications rather than received live (KindPush). The
+	// screen does not read the publications inside a connect push: the
+	// source sends each as a push of its own, in order, right after it.
 	Recovered bool
 
 	// Gap describes a failed recovery (KindGap).

@@ -92,6 +92,7 @@ type chanStat struct {
 	offset    uint64
 	epoch     string
 	recovered int
+	resumed   bool
 	gap       bool
 	note      string
 }

@@ -144,6 +144,13 @@ func TestRecoveredMarked(t *testing.T) {
 	ev.Recovered = true
 	m := model(t, Options{}, 100, 30, connect(t0, "news"), ev)
 	mustContain(t, screen(m), "news @5 pub ↺ recovered", "↺ 1 recovered")
+
+	cn := connect(t0, "news")
+	cn.Push.Connect.Subs["news"] = &core.SubscribeResult{Recoverable: true, Recovered: true, Epoch: "ep", Offset: 9, WasRecovering: true}
+	m = feed(t, m, cn)
+	mustContain(t, screen(m), "offset 9  epoch ep  ↺ 1 recovered")
+	m = model(t, Options{}, 100, 30, cn)
+	mustContain(t, screen(m), "offset 9  epoch ep  ↺ recovered, nothing missed")
 }
 
 func TestOtherPushKinds(t *testing.T) {
