@@ -32,6 +32,10 @@ type watchOptions struct {
 	JSON       bool
 	ShowPings  bool
 	FailOnGap  bool
+	Buffer     int
+
+	// url is the endpoint actually dialled.
+	url string
 
 	// RunTUI shows the stream full-screen. watch calls it instead of
 	// printing NDJSON when stdout is a terminal and --json is not given.
@@ -42,13 +46,16 @@ type watchOptions struct {
 func newWatchCmd(f *factory, runF func(context.Context, *watchOptions) error) *cobra.Command {
 	opts := &watchOptions{}
 	opts.RunTUI = func(ctx context.Context, conn *client.Conn, opts *watchOptions) error {
-		fmt.Fprintln(f.ios.ErrOut, "the full-screen view is not available yet: printing NDJSON (--json hides this note)")
-		return streamNDJSON(ctx, f.ios, conn, opts)
+		return runWatchTUI(ctx, f.ios, conn, opts, opts.url)
 	}
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Connect to a uni_websocket endpoint and print every push",
-		Long: `Connect to a uni_websocket endpoint and print every push as it arrives, one
+		Long: `Connect to a uni_websocket endpoint and show every push as it arrives.
+
+On a terminal (without --json, --count or --timeout) watch opens a full-screen view: connection
+state, heartbeat, channels (granted and refused), and a scrollable log; press
+? there for the keys. Otherwise it prints every push as it arrives, one
 raw JSON line each (NDJSON) on stdout, exactly as the server sent it. The
 connect push comes first; publications recovered on a reconnect follow it as
 publication pushes of their own. Pings ({}) are reported on stderr unless
@@ -66,7 +73,8 @@ disconnect. Exit codes: 0 after --count publications or on Ctrl-C, 3 when
 --timeout passes before --count is reached (without --count, --timeout just
 bounds the watch and exits 0), 5 on a terminal disconnect, 6 on a recovery gap
 with --fail-on-gap.`,
-		Example: `  uniws watch -u test_user
+		Example: `  uniws watch -u test_user                 # full screen on a terminal
+  uniws watch -u test_user --json | jq .
   uniws watch --token "$TOKEN" --sub news --sub chat | jq .pub.data
   uniws watch -u test_user --count 1 --timeout 10s`,
 		Args: usageArgs(cobra.NoArgs),
@@ -90,6 +98,7 @@ with --fail-on-gap.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print NDJSON even on a terminal")
 	fl.BoolVar(&opts.ShowPings, "show-pings", false, "print pings ({}) on stdout too")
 	fl.BoolVar(&opts.FailOnGap, "fail-on-gap", false, "exit 6 when a reconnect cannot recover missed publications")
+	fl.IntVar(&opts.Buffer, "buffer", 1000, "entries the full-screen log keeps")
 	return cmd
 }
 
@@ -99,6 +108,8 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return usageErrorf(path, "--count must not be negative")
 	case opts.Timeout < 0:
 		return usageErrorf(path, "--timeout must not be negative")
+	case opts.Buffer < 1:
+		return usageErrorf(path, "--buffer must be at least 1")
 	case opts.Token != "" && opts.UserSet:
 		return usageErrorf(path, "--token and --user exclude each other")
 	}
@@ -122,6 +133,7 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		url = "ws://" + serverHostPort(c)
 	}
 	url = wsURL(url)
+	opts.url = url
 
 	dopts := client.Options{URL: url, Subs: opts.Subs, Version: buildVersion(), Reconnect: opts.Reconnect}
 	if !opts.UserSet {
@@ -150,7 +162,8 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return &usageError{cmd: path, err: fmt.Errorf("--server: %w", err)}
 	}
 	defer conn.Close()
-	if f.ios.OutTTY && !opts.JSON && opts.RunTUI != nil {
+	// --count and --timeout are for scripts: they keep the stream mode.
+	if f.ios.OutTTY && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
 		return opts.RunTUI(ctx, conn, opts)
 	}
 	return streamNDJSON(ctx, f.ios, conn, opts)

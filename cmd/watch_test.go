@@ -234,7 +234,7 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	if got := <-subs; len(got) != 2 || got["abc"] == nil || got["#test_user"] == nil {
 		t.Errorf("requested subs %v", got)
 	}
-	for _, s := range []string{"not subscribed to abc: the server refused it", "full-screen view is not available yet"} {
+	for _, s := range []string{"not subscribed to abc: the server refused it"} {
 		if !strings.Contains(r.errOut.String(), s) {
 			t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
 		}
@@ -244,6 +244,23 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	}
 	if r.out.String() != lines(connect1, pub1) {
 		t.Errorf("stdout %q", r.out)
+	}
+}
+
+// TestWatchFullScreen runs the full-screen view on a terminal: it shows the
+// stream and quits on q.
+func TestWatchFullScreen(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	e.outTTY = true
+	r := e.runIn("q", "watch", "--server", url, "--token", "t", "--sub", "abc")
+	r.expect(t, ExitOK)
+	if !strings.Contains(r.out.String(), "uniws") || !strings.Contains(r.out.String(), url) {
+		t.Errorf("screen lacks its header:\n%s", r.out)
 	}
 }
 
