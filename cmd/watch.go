@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type watchOptions struct {
 	ShowPings  bool
 	FailOnGap  bool
 	Buffer     int
+	Since      []string
 
 	// url is the endpoint actually dialled.
 	url string
@@ -99,6 +101,7 @@ with --fail-on-gap.`,
 	fl.BoolVar(&opts.ShowPings, "show-pings", false, "print pings ({}) on stdout too")
 	fl.BoolVar(&opts.FailOnGap, "fail-on-gap", false, "exit 6 when a reconnect cannot recover missed publications")
 	fl.IntVar(&opts.Buffer, "buffer", 1000, "entries the full-screen log keeps")
+	fl.StringArrayVar(&opts.Since, "since", nil, "start a channel from a known position, CH:OFFSET[:EPOCH] (repeatable)")
 	return cmd
 }
 
@@ -135,7 +138,11 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 	url = wsURL(url)
 	opts.url = url
 
-	dopts := client.Options{URL: url, Subs: opts.Subs, Version: buildVersion(), Reconnect: opts.Reconnect}
+	since, err := parseSince(opts.Since)
+	if err != nil {
+		return usageErrorf(path, "%v", err)
+	}
+	dopts := client.Options{URL: url, Subs: opts.Subs, Since: since, Version: buildVersion(), Reconnect: opts.Reconnect}
 	if !opts.UserSet {
 		dopts.Token = opts.Token
 		if dopts.Token == "" {
@@ -186,4 +193,43 @@ func wsURL(s string) string {
 		s = scheme + "://" + rest + "/connection/uni_websocket"
 	}
 	return s
+}
+
+// parseSince reads --since values CH:OFFSET[:EPOCH]. Channel names may hold
+// ':' themselves, so the position is taken from the right: a numeric last
+// part is the offset; otherwise the last part is the epoch and the one
+// before it the offset.
+func parseSince(values []string) (map[string]client.Position, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]client.Position, len(values))
+	for _, v := range values {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 {
+			return nil, fmt.Errorf("--since %q: want CH:OFFSET[:EPOCH]", v)
+		}
+		var pos client.Position
+		last := parts[len(parts)-1]
+		if off, err := strconv.ParseUint(last, 10, 64); err == nil {
+			pos.Offset = off
+			parts = parts[:len(parts)-1]
+		} else {
+			if len(parts) < 3 {
+				return nil, fmt.Errorf("--since %q: want CH:OFFSET[:EPOCH]", v)
+			}
+			off, err := strconv.ParseUint(parts[len(parts)-2], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("--since %q: offset must be a number", v)
+			}
+			pos = client.Position{Offset: off, Epoch: last}
+			parts = parts[:len(parts)-2]
+		}
+		ch := strings.Join(parts, ":")
+		if ch == "" {
+			return nil, fmt.Errorf("--since %q: empty channel", v)
+		}
+		out[ch] = pos
+	}
+	return out, nil
 }
