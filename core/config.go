@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"strconv"
@@ -151,6 +152,22 @@ func (c *Config) Validate() error {
 	}
 	for _, k := range []struct {
 		key string
+		v   Duration
+	}{
+		{"client_stale_close_delay", c.ClientStaleCloseDelay},
+		{"client_expired_close_delay", c.ClientExpiredCloseDelay},
+		{"client_write_timeout", c.ClientWriteTimeout},
+		{"proxy_connect_timeout", c.ProxyConnectTimeout},
+		{"shutdown_timeout", c.ShutdownTimeout},
+		{"http_read_header_timeout", c.HTTPReadHeaderTimeout},
+		{"api_timeout", c.APITimeout},
+	} {
+		if k.v < 0 {
+			return keyErr(k.key, "must not be negative")
+		}
+	}
+	for _, k := range []struct {
+		key string
 		v   int
 	}{
 		{"client_queue_max_size", c.ClientQueueMaxSize},
@@ -261,6 +278,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var n float64
 	if err := json.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("bad duration %s (want e.g. \"25s\")", b)
+	}
+	// Out of range, the conversion below would give an arbitrary value.
+	if ns := n * float64(time.Second); ns >= math.MaxInt64 || ns <= math.MinInt64 {
+		return fmt.Errorf("duration %s seconds out of range", b)
 	}
 	*d = Duration(n * float64(time.Second))
 	return nil

@@ -347,6 +347,10 @@ func TestValidationErrorsNameTheirKey(t *testing.T) {
 		{"bad channel_regex in namespace", `{"namespaces":[{"name":"ns","channel_regex":"[a-"}]}`, "namespaces[ns].channel_regex", nil},
 		{"negative limit", `{"client_channel_limit":-1}`, "client_channel_limit", []string{"negative"}},
 		{"negative queue", `{"client_queue_max_size":-5}`, "client_queue_max_size", []string{"negative"}},
+		{"negative stale delay", `{"client_stale_close_delay":"-1s"}`, "client_stale_close_delay", []string{"negative"}},
+		{"negative proxy timeout", `{"proxy_connect_timeout":-1}`, "proxy_connect_timeout", []string{"negative"}},
+		{"duration out of range", `{"client_stale_close_delay":1e300}`, "client_stale_close_delay", []string{"range"}},
+		{"ping out of range", `{"ping_interval":1e10}`, "ping_interval", []string{"range"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
