@@ -483,3 +483,46 @@ func TestConfigErrorUnwraps(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestSecurityCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		json     string
+		err      bool
+		warnings []string // substrings, in order
+	}{
+		{"seed: no api key is a warning", `{"token_hmac_secret_key":"secret"}`, false, []string{"api_key is not set"}},
+		{"keys everywhere", `{"token_hmac_secret_key":"s","api_key":"k"}`, false, nil},
+		{"no way to connect", `{"api_key":"k"}`, true, nil},
+		{"proxy is a way to connect", `{"proxy_connect_endpoint":"http://127.0.0.1:1/connect","api_key":"k"}`, false, nil},
+		{"anonymous is a way to connect", `{"allow_anonymous_connect_without_token":true,"api_key":"k"}`, false, nil},
+		{"jwks is a key", `{"token_jwks_public_endpoint":"http://127.0.0.1:1/jwks","api_key":"k"}`, false, nil},
+		{"insecure modes warn", `{"client_insecure":true,"api_insecure":true}`, false, []string{"client_insecure", "api_insecure"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := ParseConfig("json", []byte(tc.json), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warnings, err := cfg.SecurityCheck()
+			if tc.err {
+				wantConfigErr(t, err, "token_hmac_secret_key")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != len(tc.warnings) {
+				t.Fatalf("warnings = %q, want %d", warnings, len(tc.warnings))
+			}
+			for i, w := range tc.warnings {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %d = %q, want %q", i, warnings[i], w)
+				}
+			}
+		})
+	}
+}
