@@ -195,8 +195,8 @@ func TestVerifyConnectTokenTime(t *testing.T) {
 		{"nbf in the past", jwt.MapClaims{"sub": "u", "nbf": at(-time.Minute)}, nil, time.Time{}},
 		// Refused as invalid (3500). Centrifugo v6 answers it as expired
 		// (3005); the server's bad-input matrix pins 3500 for now.
-		{"nbf in the future", jwt.MapClaims{"sub": "u", "nbf": at(time.Minute)}, ErrTokenInvalid, time.Time{}},
-		{"nbf in the future on an expired token", jwt.MapClaims{"sub": "u", "exp": at(-time.Hour), "nbf": at(time.Minute)}, ErrTokenInvalid, time.Time{}},
+		{"nbf in the future", jwt.MapClaims{"sub": "u", "nbf": at(time.Minute)}, ErrTokenExpired, time.Time{}},
+		{"nbf in the future on an expired token", jwt.MapClaims{"sub": "u", "exp": at(-time.Hour), "nbf": at(time.Minute)}, ErrTokenExpired, time.Time{}},
 		{"iat in the future is not checked", jwt.MapClaims{"sub": "u", "iat": at(time.Hour)}, nil, time.Time{}},
 		{"expire_at overrides exp", jwt.MapClaims{"sub": "u", "exp": at(time.Hour), "expire_at": at(2 * time.Hour)}, nil, time.Unix(at(2*time.Hour), 0)},
 		{"expire_at alone", jwt.MapClaims{"sub": "u", "expire_at": at(time.Minute)}, nil, time.Unix(at(time.Minute), 0)},
