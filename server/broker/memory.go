@@ -110,7 +110,9 @@ func (m *Memory) Publish(_ context.Context, ch string, data []byte, opts Publish
 			s.items = s.items[over:]
 		}
 		s.itemsUntil = now.Add(opts.HistoryTTL)
-		s.metaUntil = now.Add(metaTTL(opts.HistoryMetaTTL, opts.HistoryTTL))
+		if until := now.Add(metaTTL(opts.HistoryMetaTTL, opts.HistoryTTL)); until.After(s.metaUntil) {
+			s.metaUntil = until
+		}
 		sp = StreamPosition{Offset: s.top, Epoch: s.epoch}
 	}
 	if opts.IdempotencyKey != "" {
