@@ -193,12 +193,8 @@ func (r *Redis) closeClients() error {
 	return errors.Join(errs...)
 }
 
-// withTimeout bounds ctx by the engine's operation timeout when it has no
-// deadline of its own.
+// withTimeout bounds ctx by the engine's operation timeout.
 func (r *Redis) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
-	}
 	return context.WithTimeout(ctx, r.opts.opTimeout())
 }
 

@@ -61,6 +61,9 @@ func redisClientOptions(address string, o RedisOptions) (*redis.Options, error) 
 	// A retried script could publish twice; callers retry with an
 	// idempotency key instead.
 	opt.MaxRetries = -1
+	// One dial per attempt: while Redis is away, commands fail at once
+	// and the subscriber's own backoff does the retrying.
+	opt.DialerRetries = 1
 	// RESP2 works with every Redis-compatible server (Valkey, KeyDB).
 	opt.Protocol = 2
 	opt.DisableIdentity = true

@@ -138,3 +138,15 @@ func (r *Recorder) Resubscribed(t *testing.T, ch string) {
 		return false
 	})
 }
+
+// ResubscribeCalls returns the channels of every HandleResubscribe call so
+// far.
+func (r *Recorder) ResubscribeCalls() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([][]string, len(r.resubscribe))
+	for i, c := range r.resubscribe {
+		out[i] = append([]string(nil), c...)
+	}
+	return out
+}
