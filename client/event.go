@@ -98,8 +98,8 @@ type Event struct {
 	// for a Recovered publication, its wire encoding.
 	Raw []byte
 	// Recovered marks a publication taken from the connect push's recovered
-	// publications and delivered as its own push, in order, right after
-	// the connect push.
+	// publications and delivered as its own push, in stream order, after
+	// the connect push and any gap events.
 	Recovered bool
 
 	// Gap is set for KindGap.

@@ -112,6 +112,7 @@ const (
 	RefusedAnonymous      Refusal = "anonymous subscriptions not allowed"
 	RefusedUserNotAllowed Refusal = "user not in the channel's user list"
 	RefusedInvalid        Refusal = "invalid channel name"
+	RefusedNonASCII       Refusal = "non-ASCII channel name (allowed only with channel_regex)"
 )
 
 // ErrUnknownNamespace is returned for a channel whose namespace is not
@@ -119,9 +120,14 @@ const (
 var ErrUnknownNamespace = errors.New("unknown namespace")
 
 // ClientSubscribeAllowed decides whether a client-requested channel may be
-// granted to user (PROTOCOL.md §6). It returns ErrUnknownNamespace (wrapped)
-// when the namespace is not configured, and otherwise a non-empty Refusal
-// when the channel is refused.
+// granted to user (PROTOCOL.md §6), as Centrifugo v6 decides it. It returns
+// ErrUnknownNamespace (wrapped) when the namespace is not configured, and
+// otherwise a non-empty Refusal when the channel is refused.
+//
+// channel_regex is matched against the name after "ns:" (the whole name for
+// channels without a namespace); without channel_regex, non-ASCII names are
+// refused. A user-limited channel whose list lacks the user is still granted
+// when the namespace allows client subscriptions.
 func (c *Config) ClientSubscribeAllowed(user, channel string) (Refusal, error) {
 	name, err := ParseChannel(channel, c.ChannelMaxLength)
 	if err != nil {
@@ -134,22 +140,52 @@ func (c *Config) ClientSubscribeAllowed(user, channel string) (Refusal, error) {
 	if name.Private {
 		return RefusedPrivate, nil
 	}
-	if opts.channelRegexp != nil && !opts.channelRegexp.MatchString(channel) {
-		return RefusedRegex, nil
-	}
-	if name.Limited && opts.AllowUserLimitedChannels {
-		if name.AllowsUser(user) {
-			return "", nil
+	if opts.ChannelRegex != "" {
+		re := opts.channelRegexp
+		if re == nil {
+			// Not validated: compile here rather than skip the check.
+			if re, err = regexp.Compile(opts.ChannelRegex); err != nil {
+				return RefusedRegex, nil
+			}
 		}
-		return RefusedUserNotAllowed, nil
+		if !re.MatchString(channelRest(channel)) {
+			return RefusedRegex, nil
+		}
+	} else if !isASCII(channel) {
+		return RefusedNonASCII, nil
 	}
-	if !opts.AllowSubscribeForClient {
+	if name.Limited && opts.AllowUserLimitedChannels && name.AllowsUser(user) {
+		return "", nil
+	}
+	if opts.AllowSubscribeForClient && (user != "" || opts.AllowSubscribeForAnonymous) {
+		return "", nil
+	}
+	switch {
+	case name.Limited && opts.AllowUserLimitedChannels:
+		return RefusedUserNotAllowed, nil
+	case !opts.AllowSubscribeForClient:
 		return RefusedNotPermitted, nil
 	}
-	if user == "" && !opts.AllowSubscribeForAnonymous {
-		return RefusedAnonymous, nil
+	return RefusedAnonymous, nil
+}
+
+// channelRest is the part of a channel name that channel_regex sees: what
+// follows the first ":" (after any private prefix), or the whole name when
+// there is no ":".
+func channelRest(channel string) string {
+	if _, rest, ok := strings.Cut(strings.TrimPrefix(channel, PrivatePrefix), NamespaceBoundary); ok {
+		return rest
 	}
-	return "", nil
+	return channel
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // NamespaceOptions returns the options for a namespace ("" for channels

@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -238,7 +239,7 @@ func (o *ChannelOptions) validate(prefix string) error {
 
 // ListenAddr is the host:port the server listens on.
 func (c *Config) ListenAddr() string {
-	return c.Address + ":" + strconv.Itoa(int(c.Port))
+	return net.JoinHostPort(c.Address, strconv.Itoa(int(c.Port)))
 }
 
 // Duration is a time.Duration that reads and writes Go duration strings

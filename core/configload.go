@@ -81,17 +81,19 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, error
 	if raw == nil {
 		raw = map[string]any{}
 	}
+	fromEnv := map[string]bool{}
 	if getenv != nil {
-		for key, f := range fields {
+		for _, key := range ConfigKeys() {
 			v := getenv(EnvPrefix + strings.ToUpper(key))
 			if v == "" {
 				continue
 			}
-			parsed, err := envValue(f, v)
+			parsed, err := envValue(fields[key], v)
 			if err != nil {
 				return nil, &ConfigError{Key: key, Err: fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)}
 			}
 			raw[key] = parsed
+			fromEnv[key] = true
 		}
 	}
 	keys := make([]string, 0, len(raw))
@@ -111,7 +113,11 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, error
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(f.Addr().Interface()); err != nil {
-			return nil, &ConfigError{Key: key, Err: cleanJSONError(err)}
+			err = cleanJSONError(err)
+			if fromEnv[key] {
+				err = fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)
+			}
+			return nil, &ConfigError{Key: key, Err: err}
 		}
 	}
 	if err := cfg.Validate(); err != nil {

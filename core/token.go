@@ -100,19 +100,14 @@ func (k *TokenKeys) Empty() bool {
 
 // VerifyConnectToken checks a connection token's signature and claims at the
 // given time. The error wraps ErrTokenExpired or ErrTokenInvalid.
+//
+// As in Centrifugo, every reason to call a token invalid (signature,
+// algorithm, aud, iss, a channel claim) wins over expiry. A token whose nbf
+// is still in the future is invalid here (Centrifugo v6 calls it expired).
 func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credentials, error) {
-	claims := &ConnectClaims{}
-	opts := []jwt.ParserOption{
-		jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithValidMethods(k.methods()),
-	}
-	if k.Audience != "" {
-		opts = append(opts, jwt.WithAudience(k.Audience))
-	}
-	if k.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(k.Issuer))
-	}
-	parser := jwt.NewParser(opts...)
+	// The signature first; claims are validated below, in Centrifugo's order.
+	parser := jwt.NewParser(jwt.WithValidMethods(k.methods()), jwt.WithoutClaimsValidation())
+	var claims *ConnectClaims
 	var lastErr error
 	verified := false
 	for _, key := range k.candidates() {
@@ -123,9 +118,6 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 			break
 		}
 		lastErr = err
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return nil, fmt.Errorf("%w: %v", ErrTokenExpired, err)
-		}
 		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
 			break
 		}
@@ -135,6 +127,26 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 			lastErr = errors.New("no verification key configured")
 		}
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
+	}
+	opts := []jwt.ParserOption{jwt.WithTimeFunc(func() time.Time { return now })}
+	if k.Audience != "" {
+		opts = append(opts, jwt.WithAudience(k.Audience))
+	}
+	if k.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(k.Issuer))
+	}
+	err := jwt.NewValidator(opts...).Validate(claims)
+	timeOnly := err != nil && errors.Is(err, jwt.ErrTokenExpired) &&
+		!errors.Is(err, jwt.ErrTokenNotValidYet) && !errors.Is(err, jwt.ErrTokenInvalidAudience) &&
+		!errors.Is(err, jwt.ErrTokenInvalidIssuer) && !errors.Is(err, jwt.ErrTokenRequiredClaimMissing) &&
+		!errors.Is(err, jwt.ErrTokenUsedBeforeIssued)
+	switch {
+	case err != nil && !timeOnly:
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	case claims.Channel != "":
+		return nil, fmt.Errorf("%w: channel claim is for subscription tokens", ErrTokenInvalid)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrTokenExpired, err)
 	}
 	return credentials(claims, now)
 }

@@ -16,7 +16,7 @@ import (
 // that a client connected beforehand still receives its next publication.
 func TestBadInputs(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, `"client_stale_close_delay":"300ms","uni_websocket_message_size_limit":1024`)
+	ts := startServer(t, `"client_stale_close_delay":"300ms"`)
 	watcher, _ := ts.connect(`{"token":"` + ts.token("watcher", time.Hour) + `"}`)
 
 	sign := func(method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
@@ -56,10 +56,24 @@ func TestBadInputs(t *testing.T) {
 		{name: "JSON array", frame: `[1,2]`, code: 3501, reason: "bad request"},
 		{name: "empty frame", frame: ``, code: 3501, reason: "bad request"},
 		{name: "null means no credentials", frame: `null`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
-		{name: "frame over the size limit", frame: `{"token":"` + strings.Repeat("x", 2048) + `"}`, code: 1009, reason: ""},
+		{name: "frame over the size limit", frame: `{"token":"` + strings.Repeat("x", 70000) + `"}`, code: 1009, reason: ""},
 		{name: "stale", silent: true, code: 3502, reason: "stale", frames: push(3502, "stale")},
 		{name: "unknown namespace", frame: `{"token":"` + valid + `","subs":{"nope:x":{}}}`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
 		{name: "binary frame with invalid JSON", msgType: websocket.BinaryMessage, frame: "\x00\x01", code: 3501, reason: "bad request"},
+		{name: "deep nesting", frame: `{"data":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `,"token":"bad"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "unbalanced deep nesting", frame: `{"data":` + strings.Repeat("[", 1000), code: 3501, reason: "bad request"},
+		{name: "invalid UTF-8 in token", frame: "{\"token\":\"\xff\xfe\"}", code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "token is a number", frame: `{"token":5}`, code: 3501, reason: "bad request"},
+		{name: "subs is a list", frame: `{"token":"` + valid + `","subs":["a"]}`, code: 3501, reason: "bad request"},
+		{name: "offset is negative", frame: `{"token":"` + valid + `","subs":{"a":{"offset":-1}}}`, code: 3501, reason: "bad request"},
+		{name: "huge subs map", frame: `{"token":"` + valid + `","subs":{` + manySubs(1100) + `}}`, code: 3505, reason: "channel limit", frames: push(3505, "channel limit")},
+		{name: "no token, no anonymous access", frame: `{"subs":{"a":{}}}`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
+		{name: "nbf in the future", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "exp": exp, "nbf": exp - 60}) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "kid pointing elsewhere", frame: `{"token":"` + signKid(t, "../../etc/passwd", []byte("other"), exp) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "HS384 with the wrong key", frame: `{"token":"` + sign(jwt.SigningMethodHS384, []byte("nope"), jwt.MapClaims{"sub": "u", "exp": exp}) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "expire_at passed", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "expire_at": time.Now().Add(-time.Minute).Unix()}) + `"}`, code: 3005, reason: "connection expired", frames: push(3005, "connection expired")},
+		{name: "info claim not JSON object", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "exp": exp, "b64info": "%%%"}) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "token channel in unknown namespace", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "exp": exp, "channels": []string{"nope:x"}}) + `"}`, code: 3004, reason: "internal server error", frames: push(3004, "internal server error")},
 	}
 	for i, c := range ws {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,6 +95,15 @@ func TestBadInputs(t *testing.T) {
 		})
 	}
 
+	for i, sub := range []string{`"a\u0001b":{}`, `"abc":null`, `"` + strings.Repeat("c", 300) + `":{}`, `"#other":{}`, `"":{}`} {
+		t.Run("refused sub "+sub[:min(len(sub), 12)], func(t *testing.T) {
+			_, connect := ts.connect(`{"token":"` + valid + `","subs":{` + sub + `}}`)
+			if !strings.Contains(connect, `"subs":{"#u":{}}`) {
+				t.Fatalf("connect push %s", connect)
+			}
+			assertStillServing(t, ts, watcher, 300+i)
+		})
+	}
 	t.Run("private channel is refused, connection kept", func(t *testing.T) {
 		_, connect := ts.connect(`{"token":"` + valid + `","subs":{"$secret":{},"abc":{}}}`)
 		if !strings.Contains(connect, `"subs":{"#u":{}}`) {
@@ -113,6 +136,14 @@ func TestBadInputs(t *testing.T) {
 		{"control character in channel", "publish", testAPIKey, `{"channel":"a\u0001","data":{}}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
 		{"broadcast without channels", "broadcast", testAPIKey, `{"data":{}}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
 		{"disconnect without user", "disconnect", testAPIKey, `{}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
+		{"unknown method", "nosuch", testAPIKey, `{}`, 200, `{"error":{"code":104,"message":"not found"}}`},
+		{"body is a list", "publish", testAPIKey, `[1]`, 400, "bad request"},
+		{"data not JSON in b64data", "publish", testAPIKey, `{"channel":"a","b64data":"bm90anNvbg=="}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
+		{"history on a channel without history", "history", testAPIKey, `{"channel":"a"}`, 200, `{"error":{"code":108,"message":"not available"}}`},
+		{"history without channel", "history", testAPIKey, `{}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
+		{"unknown namespace", "publish", testAPIKey, `{"channel":"nope:a","data":{}}`, 200, `{"error":{"code":102,"message":"unknown channel"}}`},
+		{"disconnect code out of range", "disconnect", testAPIKey, `{"user":"x","disconnect":{"code":1000,"reason":"x"}}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
+		{"subscribe without channel", "subscribe", testAPIKey, `{"user":"x"}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
 	}
 	for i, c := range api {
 		t.Run("api "+c.name, func(t *testing.T) {
@@ -137,3 +168,22 @@ func assertStillServing(t *testing.T, ts *testServer, watcher *websocket.Conn, n
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func manySubs(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = `"c` + strconv.Itoa(i) + `":{}`
+	}
+	return strings.Join(parts, ",")
+}
+
+func signKid(t *testing.T, kid string, key []byte, exp int64) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u", "exp": exp})
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

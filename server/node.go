@@ -45,12 +45,12 @@ type sessionState struct {
 // Connect implements ws.Node.
 func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequest) (*core.Connect, error) {
 	if limit := n.cfg.ClientConnectSubsLimit; limit > 0 && len(req.Subs) > limit {
-		n.log.Info("connection refused", "reason", "too many subs in connect request", "subs", len(req.Subs), "limit", limit, "remote", s.Request().RemoteAddr)
+		n.log.Info("connection refused", "reason", "too many subs in connect request", "subs", len(req.Subs), "limit", limit, "remote", s.RemoteAddr())
 		return nil, core.CodeChannelLimit.Disconnect()
 	}
 	creds, err := n.authenticate(req)
 	if err != nil {
-		n.log.Info("connection refused", "reason", err.Error(), "client", s.ID(), "remote", s.Request().RemoteAddr)
+		n.log.Info("connection refused", "reason", err.Error(), "client", s.ID(), "remote", s.RemoteAddr())
 		return nil, err
 	}
 	s.SetUser(creds.User, creds.Info)

@@ -65,7 +65,9 @@ type Handler struct {
 	pingFrames []byte // `{}` text frame followed by a Ping control frame
 	pingPush   []byte // `{}` payload for joined frames
 
-	limiter *rate.Limiter // nil without a connection rate limit
+	limiter *rate.Limiter   // nil without a connection rate limit
+	ctx     context.Context // sessions' context, cancelled by Shutdown
+	cancel  context.CancelFunc
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -103,12 +105,16 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if cfg.ConnectionRate > 0 {
 		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)
 	}
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 256,
+		// Clients send one connect request and then almost nothing; writes
+		// bypass gorilla's writer, so its write buffer is never taken from
+		// the pool.
+		ReadBufferSize:  256,
+		WriteBufferPool: unusedPool{},
 		CheckOrigin:     h.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			h.log.Info("upgrade refused", "status", status, "reason", reason.Error(), "remote", r.RemoteAddr)
@@ -152,27 +158,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.active++
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		h.active--
-		h.mu.Unlock()
-		h.wg.Done()
-	}()
 
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		h.done(nil)
 		return // the upgrader answered already
 	}
 	s := newSession(h, conn, r)
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
 	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.sessions, s)
-		h.mu.Unlock()
+	if !s.connect(h.ctx, req) {
+		h.done(s)
+		return
+	}
+	// A connected session reads in a fresh goroutine, so that this one,
+	// whose stack grew through the HTTP server, token checks and
+	// subscriptions, can end: an idle connection costs one small goroutine.
+	go func() {
+		defer h.done(s)
+		s.serve()
 	}()
-	s.run(r.Context(), req)
+}
+
+// done forgets a session (nil for a failed upgrade) and releases its slot.
+func (h *Handler) done(s *Session) {
+	h.mu.Lock()
+	if s != nil {
+		delete(h.sessions, s)
+	}
+	h.active--
+	h.mu.Unlock()
+	h.wg.Done()
 }
 
 // checkOrigin implements PROTOCOL.md §1: no Origin or a same-host one passes
@@ -244,7 +261,9 @@ func (h *Handler) Shutdown(ctx context.Context, d core.Disconnect) {
 	}()
 	select {
 	case <-done:
+		h.cancel()
 	case <-ctx.Done():
+		h.cancel()
 		h.mu.Lock()
 		for s := range h.sessions {
 			s.abort()
@@ -267,3 +286,10 @@ func (h *Handler) Draining() bool {
 	defer h.mu.Unlock()
 	return h.draining
 }
+
+// unusedPool satisfies websocket.BufferPool; sessions write frames
+// themselves, so gorilla never needs a write buffer.
+type unusedPool struct{}
+
+func (unusedPool) Get() any { return nil }
+func (unusedPool) Put(any)  {}

@@ -32,7 +32,8 @@ type Session struct {
 	h       *Handler
 	conn    *websocket.Conn
 	nc      net.Conn
-	req     *http.Request
+	req     *http.Request // only until Connect returns
+	remote  string
 	id      string
 	session string
 
@@ -77,6 +78,7 @@ func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
 		conn:      conn,
 		nc:        conn.NetConn(),
 		req:       r,
+		remote:    r.RemoteAddr,
 		id:        h.cfg.NewID(),
 		session:   h.cfg.NewID(),
 		channels:  make(map[string]struct{}),
@@ -116,8 +118,12 @@ func (s *Session) ID() string { return s.id }
 // SessionID is the session id sent in the connect push.
 func (s *Session) SessionID() string { return s.session }
 
-// Request is the upgrade request (headers, remote address).
+// Request is the upgrade request (headers for a connect proxy). It is only
+// available while Node.Connect runs: idle sessions do not keep it.
 func (s *Session) Request() *http.Request { return s.req }
+
+// RemoteAddr is the client's address.
+func (s *Session) RemoteAddr() string { return s.remote }
 
 // SetUser records the authenticated user and client info.
 func (s *Session) SetUser(user string, info json.RawMessage) {
@@ -438,10 +444,15 @@ func (s *Session) abort() {
 	_ = s.nc.Close()
 }
 
-// run is the session's life: read the connect request, connect, then read
-// and discard until the connection ends.
-func (s *Session) run(ctx context.Context, req *core.ConnectRequest) {
-	defer s.cleanup()
+// connect reads the connect request (unless it came in the URL) and
+// connects the session. It reports whether the session is connected; if not,
+// the session has ended (cleanup done).
+func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connected bool) {
+	defer func() {
+		if !connected {
+			s.cleanup()
+		}
+	}()
 	cfg := &s.h.cfg
 	s.conn.SetReadLimit(int64(cfg.MessageSizeLimit))
 	if req == nil {
@@ -449,19 +460,20 @@ func (s *Session) run(ctx context.Context, req *core.ConnectRequest) {
 		_, data, err := s.conn.ReadMessage()
 		if err != nil {
 			s.firstReadFailed(err)
-			return
+			return false
 		}
 		req, err = core.DecodeConnectRequest(data)
 		if err != nil {
-			s.h.log.Info("connection refused", "reason", "invalid connect request", "error", err.Error(), "remote", s.req.RemoteAddr)
+			s.h.log.Info("connection refused", "reason", "invalid connect request", "error", err.Error(), "remote", s.remote)
 			s.mu.Lock()
 			s.closeOnlyLocked(core.CodeBadRequest)
 			s.mu.Unlock()
-			return
+			return false
 		}
 	}
 	_ = s.nc.SetReadDeadline(time.Time{})
 	connect, err := s.h.node.Connect(ctx, s, req)
+	s.req = nil
 	s.mu.Lock()
 	if err != nil {
 		d, ok := err.(core.Disconnect)
@@ -473,11 +485,17 @@ func (s *Session) run(ctx context.Context, req *core.ConnectRequest) {
 		s.pending = nil
 		s.disconnectLocked(d, true)
 		s.mu.Unlock()
-		return
+		return false
 	}
 	s.start(connect)
 	s.mu.Unlock()
+	return true
+}
+
+// serve reads and discards until the connection ends, then cleans up.
+func (s *Session) serve() {
 	s.readLoop()
+	s.cleanup()
 }
 
 // start sends the connect push, then what arrived while connecting, and
@@ -526,14 +544,14 @@ func (s *Session) firstReadFailed(err error) {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has written the 1009 close frame.
-		s.h.log.Info("connection refused", "reason", "connect request too large", "remote", s.req.RemoteAddr)
+		s.h.log.Info("connection refused", "reason", "connect request too large", "remote", s.remote)
 		s.mu.Lock()
 		s.closing = true
 		s.closeCode = core.CodeMessageTooBig.Disconnect()
 		s.signalCloseSentLocked()
 		s.mu.Unlock()
 	case errors.As(err, &ne) && ne.Timeout():
-		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.req.RemoteAddr)
+		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.remote)
 		s.Disconnect(core.CodeStale.Disconnect())
 	}
 }

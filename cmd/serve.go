@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"github.com/uniws/uniws/core"
+)
+
+type serveOptions struct {
+	ConfigPath string
+	Port       int
+	PortSet    bool
+	Address    string
+	AddressSet bool
+	LogLevel   string
+}
+
+func newServeCmd(f *factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the uni_websocket endpoint and the HTTP API",
+		Long: `Serve /connection/uni_websocket, the HTTP API (/api) and /health.
+
+With no configuration found (-c, $UNIWS_CONFIG, ./config.json), serve uses the
+development config at <user config dir>/uniws/config.json, creating it with
+random secrets on first use. SIGINT or SIGTERM shuts down gracefully: every
+client gets disconnect 3001 shutdown, and serve exits 0.`,
+		Example: `  uniws serve
+  uniws serve -c config.json --port 9000`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.PortSet = cmd.Flags().Changed("port")
+			opts.AddressSet = cmd.Flags().Changed("address")
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runServe(cmd.Context(), f, opts, cmd.CommandPath())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.ConfigPath, "config", "c", "", "configuration file (JSON, YAML or TOML)")
+	fl.IntVar(&opts.Port, "port", 0, "port to listen on (overrides the config's port)")
+	fl.StringVar(&opts.Address, "address", "", "address to listen on (overrides the config's address)")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
+		return usageErrorf(path, "--log-level %q: want debug, info, warn or error", opts.LogLevel)
+	}
+	if opts.PortSet && (opts.Port < 0 || opts.Port > 65535) {
+		return usageErrorf(path, "--port %d is not a TCP port", opts.Port)
+	}
+	log := slog.New(slog.NewTextHandler(f.ios.ErrOut, &slog.HandlerOptions{Level: level}))
+
+	choice := f.findConfig(opts.ConfigPath)
+	if choice.Path == "" {
+		if choice.Dev == "" {
+			return errors.New("no configuration found and no user config directory for the development config: pass -c PATH")
+		}
+		err := core.WriteConfigFile(choice.Dev, core.DevConfig(), false)
+		switch {
+		case err == nil:
+			log.Info("created development config with random secrets", "path", choice.Dev)
+		case !errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("create development config: %w", err)
+		}
+		choice.Path, choice.From = choice.Dev, "development config"
+	}
+	cfg, err := core.LoadConfig(choice.Path, f.ios.Getenv)
+	if err != nil {
+		return fmt.Errorf("load config %s: %w", choice.Path, err)
+	}
+	log.Info("using config", "path", choice.Path, "from", choice.From)
+	if opts.PortSet {
+		cfg.Port = core.Port(opts.Port)
+	}
+	if opts.AddressSet {
+		cfg.Address = opts.Address
+	}
+	if choice.From == "development config" {
+		log.Info("try it: uniws gentoken -u test_user; uniws watch -u test_user; uniws publish '#test_user' '{\"text\":\"hi\"}'")
+	}
+	srv, err := f.newServer(cfg, log, buildVersion())
+	if err != nil {
+		return fmt.Errorf("create server: %w", err)
+	}
+	ln, err := f.listen(ctx, cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uniws/uniws/client"
+)
+
+// streamNDJSON prints conn's pushes as NDJSON on stdout and its state
+// changes on stderr until the stream ends, --count is reached or --timeout
+// passes.
+func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *watchOptions) error {
+	w := &watchPrinter{ios: ios, opts: opts}
+	var timeout <-chan time.Time
+	if opts.Timeout > 0 {
+		t := time.NewTimer(opts.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		select {
+		case ev, ok := <-conn.Events():
+			if !ok {
+				return nil // interrupted
+			}
+			if done, err := w.handle(ev); done || err != nil {
+				return err
+			}
+		case <-timeout:
+			if opts.Count > 0 {
+				return &timeoutError{msg: fmt.Sprintf("timeout after %s: got %d of %d publications",
+					opts.Timeout, w.pubs, opts.Count)}
+			}
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// watchPrinter turns events into output lines.
+type watchPrinter struct {
+	ios  *IOStreams
+	opts *watchOptions
+	pubs int
+	line []byte
+}
+
+// handle prints one event and reports whether watch is done, and why
+// when it failed.
+func (w *watchPrinter) handle(ev client.Event) (bool, error) {
+	switch ev.Kind {
+	case client.KindPing:
+		if w.opts.ShowPings {
+			return false, w.out(ev.Raw)
+		}
+		w.note("ping")
+	case client.KindPush:
+		if err := w.out(ev.Raw); err != nil {
+			return true, err
+		}
+		if ev.Push.Pub != nil {
+			w.pubs++
+			if w.opts.Count > 0 && w.pubs >= w.opts.Count {
+				return true, nil
+			}
+		}
+	case client.KindGap:
+		w.note("recovery gap: " + describeGap(*ev.Gap))
+		if w.opts.FailOnGap {
+			return true, &gapError{gap: *ev.Gap}
+		}
+	case client.KindState:
+		return w.state(ev)
+	}
+	return false, nil
+}
+
+func (w *watchPrinter) state(ev client.Event) (bool, error) {
+	switch ev.State {
+	case client.StateConnecting:
+		if ev.Attempt > 0 {
+			w.note(fmt.Sprintf("connecting (attempt %d)", ev.Attempt))
+		} else {
+			w.note("connecting")
+		}
+	case client.StateConnected:
+		c := ev.Push.Connect
+		channels := slices.Sorted(maps.Keys(c.Subs))
+		w.note(fmt.Sprintf("connected: client %s, channels [%s], ping %ds", c.Client, strings.Join(channels, " "), c.Ping))
+		for _, ch := range w.opts.Subs {
+			if _, ok := c.Subs[ch]; !ok {
+				w.note("not subscribed to " + ch + ": the server refused it (see its log for why)")
+			}
+		}
+	case client.StateReconnecting:
+		w.note(fmt.Sprintf("connection lost: %s; reconnecting in %s (attempt %d)",
+			why(ev), ev.Delay.Round(time.Millisecond), ev.Attempt))
+	case client.StateClosed:
+		if ev.Code != 0 {
+			return true, &disconnectError{code: ev.Code, reason: ev.Reason}
+		}
+		if ev.Err != nil {
+			return true, fmt.Errorf("watch: %w", ev.Err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// why says in words why a connection ended.
+func why(ev client.Event) string {
+	switch {
+	case ev.Code != 0:
+		return fmt.Sprintf("disconnect %d %s (%s)", ev.Code, ev.Reason, ev.Code.Explain())
+	case ev.Err != nil:
+		return ev.Err.Error()
+	}
+	return "closed"
+}
+
+func describeGap(g client.Gap) string {
+	return fmt.Sprintf("channel %s: asked to recover from offset %d (epoch %q), the stream is at offset %d (epoch %q); publications in between may be lost",
+		g.Channel, g.From.Offset, g.From.Epoch, g.To.Offset, g.To.Epoch)
+}
+
+// out writes one NDJSON line to stdout in a single write.
+func (w *watchPrinter) out(raw []byte) error {
+	w.line = append(append(w.line[:0], raw...), '\n')
+	if _, err := w.ios.Out.Write(w.line); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// note writes a line to stderr.
+func (w *watchPrinter) note(msg string) { fmt.Fprintln(w.ios.ErrOut, msg) }

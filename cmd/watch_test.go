@@ -1,0 +1,308 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/uniws/uniws/core"
+)
+
+const (
+	connect1 = `{"connect":{"client":"c1","version":"0.0.0","subs":{"#test_user":{}},"ping":25,"session":"s1"}}`
+	connect2 = `{"connect":{"client":"c2","version":"0.0.0","subs":{"#test_user":{}},"ping":25,"session":"s2"}}`
+	pub1     = `{"channel":"#test_user","pub":{"data":{"text": "hi"}}}`
+	pub2     = `{"channel":"#test_user","pub":{"data":2}}`
+)
+
+func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
+
+func TestWatchPrintsNDJSONUntilTerminalDisconnect(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		if n > 1 {
+			t.Error("reconnected after 3500")
+		}
+		if req.Token != "tok" || req.Name != "uniws" {
+			t.Errorf("connect request %+v", req)
+		}
+		send(t, ws, connect1, `{}`, pub1+"\n{}\n"+pub2)
+		disconnect(t, ws, core.CodeInvalidToken)
+	})
+	e := newTestEnv(t)
+	r := e.run("watch", "--server", url, "--token", "tok")
+	r.expect(t, ExitDisconnect)
+	if want := lines(connect1, pub1, pub2, disconnectPush(core.CodeInvalidToken)); r.out.String() != want {
+		t.Errorf("stdout\n%s\nwant\n%s", r.out, want)
+	}
+	stderr := r.errOut.String()
+	for _, s := range []string{"connecting\n", "connected: client c1, channels [#test_user], ping 25s", "ping\n",
+		`disconnected: code 3500, reason "invalid token"`, core.CodeInvalidToken.Explain()} {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, stderr)
+		}
+	}
+	if strings.Count(stderr, "ping\n") != 2 {
+		t.Errorf("want 2 pings on stderr:\n%s", stderr)
+	}
+}
+
+func TestWatchShowPings(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1, `{}`, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	r := e.run("watch", "--server", url, "--show-pings", "--count", "1")
+	r.expect(t, ExitOK)
+	if want := lines(connect1, `{}`, pub1); r.out.String() != want {
+		t.Errorf("stdout\n%s\nwant\n%s", r.out, want)
+	}
+	if strings.Contains(r.errOut.String(), "ping\n") {
+		t.Errorf("ping on stderr with --show-pings:\n%s", r.errOut)
+	}
+}
+
+func TestWatchReconnectsOn3011(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		if n == 1 {
+			send(t, ws, connect1)
+			disconnect(t, ws, core.CodeForceReconnect)
+			return
+		}
+		send(t, ws, connect2, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	r := e.run("watch", "--server", url, "--count", "1", "--timeout", "20s")
+	r.expect(t, ExitOK)
+	if want := lines(connect1, disconnectPush(core.CodeForceReconnect), connect2, pub1); r.out.String() != want {
+		t.Errorf("stdout\n%s\nwant\n%s", r.out, want)
+	}
+	for _, s := range []string{"connection lost: disconnect 3011 force reconnect", "(attempt 1)", "connected: client c2"} {
+		if !strings.Contains(r.errOut.String(), s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
+		}
+	}
+}
+
+func TestWatchWithoutReconnectExitsOn3011(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1)
+		disconnect(t, ws, core.CodeForceReconnect)
+	})
+	e := newTestEnv(t)
+	r := e.run("watch", "--server", url, "--reconnect=false")
+	r.expect(t, ExitDisconnect)
+	if !strings.Contains(r.errOut.String(), "code 3011") {
+		t.Errorf("stderr:\n%s", r.errOut)
+	}
+}
+
+func TestWatchCountAndTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		pubs  int
+		args  []string
+		code  int
+		inErr string
+	}{
+		{"count reached", 3, []string{"--count", "2"}, ExitOK, ""},
+		{"timeout first", 1, []string{"--count", "2", "--timeout", "200ms"}, ExitTimeout, "got 1 of 2 publications"},
+		{"timeout without count", 1, []string{"--timeout", "200ms"}, ExitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+				send(t, ws, connect1)
+				for range tt.pubs {
+					send(t, ws, pub1)
+				}
+				drain(ws)
+			})
+			e := newTestEnv(t)
+			r := e.run(append([]string{"watch", "--server", url}, tt.args...)...)
+			r.expect(t, tt.code)
+			if !strings.Contains(r.errOut.String(), tt.inErr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.inErr, r.errOut)
+			}
+		})
+	}
+}
+
+func TestWatchTokenSources(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, token string)
+	}{
+		{"flag", []string{"--token", "flagtok"}, map[string]string{TokenEnv: "envtok"}, want("flagtok")},
+		{"env", nil, map[string]string{TokenEnv: "envtok"}, want("envtok")},
+		{"none", nil, nil, want("")},
+		{"minted for -u", []string{"-u", "test_user"}, nil, func(t *testing.T, token string) {
+			keys := &core.TokenKeys{HMAC: [][]byte{[]byte("secret")}}
+			creds, err := keys.VerifyConnectToken(token, now)
+			if err != nil || creds.User != "test_user" || creds.ExpireAt.IsZero() {
+				t.Errorf("minted token: %+v, %v", creds, err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tokens := make(chan string, 1)
+			url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+				tokens <- req.Token
+				send(t, ws, connect1, pub1)
+				drain(ws)
+			})
+			e := newTestEnv(t)
+			for k, v := range tt.env {
+				e.env[k] = v
+			}
+			cfg := writeConfig(t, t.TempDir(), map[string]any{"token_hmac_secret_key": "secret"})
+			r := e.run(append([]string{"watch", "--server", url, "-c", cfg, "--count", "1"}, tt.args...)...)
+			r.expect(t, ExitOK)
+			tt.check(t, <-tokens)
+		})
+	}
+}
+
+func want(token string) func(*testing.T, string) {
+	return func(t *testing.T, got string) {
+		if got != token {
+			t.Errorf("token %q, want %q", got, token)
+		}
+	}
+}
+
+func TestWatchRecoveryGap(t *testing.T) {
+	t.Parallel()
+	for _, failOnGap := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reported", true: "fail on gap"}[failOnGap], func(t *testing.T) {
+			t.Parallel()
+			url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+				switch n {
+				case 1:
+					send(t, ws, `{"connect":{"client":"c1","subs":{"h:a":{"recoverable":true,"epoch":"E","offset":4,"positioned":true}},"ping":25}}`)
+					disconnect(t, ws, core.CodeInsufficientState)
+				case 2:
+					if sr := req.Subs["h:a"]; sr == nil || *sr != (core.SubscribeRequest{Recover: true, Offset: 4, Epoch: "E"}) {
+						t.Errorf("recovery request %+v", req.Subs)
+					}
+					send(t, ws, `{"connect":{"client":"c2","subs":{"h:a":{"recoverable":true,"epoch":"F","offset":9,"positioned":true,"was_recovering":true}},"ping":25}}`, pub1)
+					drain(ws)
+				}
+			})
+			e := newTestEnv(t)
+			args := []string{"watch", "--server", url, "--count", "1"}
+			code := ExitOK
+			if failOnGap {
+				args, code = append(args, "--fail-on-gap"), ExitGap
+			}
+			r := e.run(args...)
+			r.expect(t, code)
+			if s := `channel h:a: asked to recover from offset 4 (epoch "E"), the stream is at offset 9 (epoch "F")`; !strings.Contains(r.errOut.String(), s) {
+				t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
+			}
+		})
+	}
+}
+
+func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
+	t.Parallel()
+	subs := make(chan map[string]*core.SubscribeRequest, 1)
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		subs <- req.Subs
+		send(t, ws, connect1, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	e.outTTY = true
+	r := e.run("watch", "--server", strings.TrimSuffix(strings.Replace(url, "ws://", "http://", 1), "/connection/uni_websocket"),
+		"--sub", "abc", "--sub", "#test_user", "--count", "1")
+	r.expect(t, ExitOK)
+	if got := <-subs; len(got) != 2 || got["abc"] == nil || got["#test_user"] == nil {
+		t.Errorf("requested subs %v", got)
+	}
+	for _, s := range []string{"not subscribed to abc: the server refused it"} {
+		if !strings.Contains(r.errOut.String(), s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
+		}
+	}
+	if strings.Contains(r.errOut.String(), "not subscribed to #test_user") {
+		t.Errorf("granted channel reported refused:\n%s", r.errOut)
+	}
+	if r.out.String() != lines(connect1, pub1) {
+		t.Errorf("stdout %q", r.out)
+	}
+}
+
+// TestWatchFullScreen runs the full-screen view on a terminal: it shows the
+// stream and quits on q.
+func TestWatchFullScreen(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	e.outTTY = true
+	r := e.runIn("q", "watch", "--server", url, "--token", "t", "--sub", "abc")
+	r.expect(t, ExitOK)
+	if !strings.Contains(r.out.String(), "uniws") || !strings.Contains(r.out.String(), url) {
+		t.Errorf("screen lacks its header:\n%s", r.out)
+	}
+}
+
+func TestWatchUsageAndConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"token and user", []string{"--server", "ws://127.0.0.1:1", "--token", "t", "-u", "u"}, ExitUsage, "exclude each other"},
+		{"negative count", []string{"--count", "-1"}, ExitUsage, "--count"},
+		{"bad duration", []string{"--timeout", "soon"}, ExitUsage, "invalid argument"},
+		{"bad scheme", []string{"--server", "ftp://host/x"}, ExitUsage, "scheme must be ws or wss"},
+		{"extra argument", []string{"news"}, ExitUsage, "unknown command"},
+		{"user without config", []string{"-u", "u"}, ExitError, "uniws serve"},
+		{"unreachable without reconnect", []string{"--server", "ws://127.0.0.1:1", "--reconnect=false"}, ExitError, "dial ws://127.0.0.1:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTestEnv(t).run(append([]string{"watch"}, tt.args...)...)
+			r.expect(t, tt.code)
+			if !strings.Contains(r.errOut.String(), tt.err) {
+				t.Errorf("stderr lacks %q:\n%s", tt.err, r.errOut)
+			}
+		})
+	}
+}
+
+func TestWSURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"ws://h:1/connection/uni_websocket": "ws://h:1/connection/uni_websocket",
+		"http://h:1":                        "ws://h:1/connection/uni_websocket",
+		"https://h":                         "wss://h/connection/uni_websocket",
+		"h:8000":                            "ws://h:8000/connection/uni_websocket",
+		"wss://h/custom?x=1":                "wss://h/custom?x=1",
+	} {
+		if got := wsURL(in); got != want {
+			t.Errorf("wsURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
