@@ -31,10 +31,10 @@ type Handler interface {
 	// HandleResubscribe reports that the engine had lost its subscription
 	// to channels and has re-established it: publications of those channels
 	// may have been missed in between, so subscribers that track a stream
-	// position must resynchronise. It is called after the subscription is
-	// live again, before later publications of those channels are handed
-	// over, and must not block. Engines that cannot lose a subscription
-	// (memory) never call it.
+	// position must resynchronise. It is called once the subscription is
+	// live again (publications that arrive meanwhile are handed over as
+	// usual, in order) and must not block. Engines that cannot lose a
+	// subscription (memory) never call it.
 	HandleResubscribe(channels []string)
 }
 
