@@ -32,6 +32,12 @@ type Server struct {
 	done chan struct{} // closed when the current process has exited
 }
 
+// Available reports whether redis-server can be started here.
+func Available() bool {
+	_, err := exec.LookPath("redis-server")
+	return err == nil
+}
+
 // Start runs redis-server on a free port and returns once it answers
 // PING. Without redis-server the test is skipped, or fails when
 // UNIWS_REQUIRE_REDIS=1. The server is killed when the test ends.
