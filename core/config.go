@@ -56,6 +56,11 @@ type Config struct {
 	Engine                     string   `json:"engine,omitempty"`
 	RedisAddress               string   `json:"redis_address,omitempty"`
 	RedisPrefix                string   `json:"redis_prefix,omitempty"`
+	RedisAddresses             []string `json:"redis_addresses,omitempty"`
+	RedisTLS                   bool     `json:"redis_tls,omitempty"`
+	RedisTLSInsecureSkipVerify bool     `json:"redis_tls_insecure_skip_verify,omitempty"`
+	RedisConnectTimeout        Duration `json:"redis_connect_timeout,omitempty"`
+	RedisIOTimeout             Duration `json:"redis_io_timeout,omitempty"`
 
 	// ChannelOptions apply to channels without a namespace.
 	ChannelOptions
@@ -112,6 +117,8 @@ func Default() Config {
 		ShutdownTimeout:           Duration(5 * time.Second),
 		Engine:                    "memory",
 		RedisPrefix:               "uniws",
+		RedisConnectTimeout:       Duration(time.Second),
+		RedisIOTimeout:            Duration(time.Second),
 	}
 }
 
@@ -188,8 +195,8 @@ func (c *Config) Validate() error {
 	case "", "memory":
 		c.Engine = "memory"
 	case "redis":
-		if c.RedisAddress == "" {
-			return keyErr("redis_address", "required when engine is redis")
+		if err := c.validateRedis(); err != nil {
+			return err
 		}
 	default:
 		return keyErr("engine", "%q is not an engine (memory or redis)", c.Engine)
