@@ -45,6 +45,7 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		newGentokenCmd(f, nil),
 		newPublishCmd(f, nil),
 		newWatchCmd(f, nil),
+		newBenchCmd(f, nil),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
