@@ -169,6 +169,7 @@ func (e executor) Info(ctx context.Context) (*api.InfoResult, error) {
 			NumChannels: len(n.Channels),
 			Uptime:      n.Uptime,
 			MemoryBytes: n.MemoryBytes,
+			Goroutines:  n.Goroutines,
 		})
 	}
 	return res, nil

@@ -48,6 +48,7 @@ func (n *node) Describe() broker.NodeInfo {
 		NumSubs:     subs,
 		Uptime:      int64(n.now().Sub(n.started) / time.Second),
 		MemoryBytes: ms.Sys,
+		Goroutines:  runtime.NumGoroutine(),
 		Channels:    channels,
 	}
 }

@@ -114,6 +114,8 @@ type NodeInfo struct {
 	NumSubs     int    `json:"num_subs"`
 	Uptime      int64  `json:"uptime"`
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
+	// Goroutines is the node's goroutine count (flat under steady load).
+	Goroutines int `json:"num_goroutines,omitempty"`
 	// Channels maps each channel with local subscribers to their number.
 	Channels map[string]int `json:"channels,omitempty"`
 }
