@@ -32,10 +32,13 @@ const (
 	DefaultPayload         = 128
 	DefaultInflight        = 32
 	DefaultDrainTimeout    = 10 * time.Second
-	// DefaultMaxBacklog keeps under 40 KB of 128-byte publications queued
-	// per connection: far below the servers' 1 MiB queue limit and within
-	// loopback socket buffers, yet enough work to keep a server busy.
-	DefaultMaxBacklog = 200
+	// DefaultMaxBacklog keeps about 50 publications queued per connection:
+	// enough work to keep a server busy, yet few enough that a server
+	// writing one frame per publication (one socket buffer entry each)
+	// does not fill a loopback socket's default 128 KiB receive buffer,
+	// block on write and drop the connection when the generator falls
+	// behind for a moment.
+	DefaultMaxBacklog = 50
 )
 
 // Config describes a run. URL, Conns and Token are required; publishing

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"maps"
 	"runtime"
 	"slices"
@@ -17,6 +18,8 @@ type phaseMarks struct {
 	pubEndProc   procReading
 	pubStartGen  time.Duration
 	pubEndGen    time.Duration
+	pubStartWait time.Duration
+	pubEndWait   time.Duration
 }
 
 // collect merges the readers' stats into the report. It runs after every
@@ -78,11 +81,20 @@ func (r *runner) collect() {
 	g.PublishCPUSeconds = (r.pubEndGen - r.pubStartGen).Seconds()
 	g.PublishCores = g.PublishCPUSeconds / max(wall, 1e-9)
 	g.Saturated = g.PublishCores >= 0.9*float64(g.CPUs)
+	g.PublishWaitSeconds = (r.pubEndWait - r.pubStartWait).Seconds()
+	contended := func(who string, wait float64) {
+		if wall > 0 && wait > 0.1*wall {
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%s's threads waited %.1fs for a CPU during the %.1fs publish phase: "+
+				"other processes competed for its core, so rates and latencies understate it", who, wait, wall))
+		}
+	}
+	contended("the generator", g.PublishWaitSeconds)
 	if s := r.rep.Server; s != nil && s.PublishCPU > 0 {
 		s.PublishCores = s.PublishCPU / max(wall, 1e-9)
 		if d.Unique > 0 {
 			s.CPUPerMillion = s.PublishCPU / float64(d.Unique) * 1e6
 		}
+		contended("the server", s.PublishWait)
 	}
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/uniws/uniws/client"
@@ -19,8 +20,18 @@ type procReading struct {
 
 // moment is what is known at the start of the run.
 type moment struct {
-	gen  time.Duration // the generator's CPU time
-	proc procReading
+	gen     time.Duration // the generator's CPU time
+	genWait time.Duration // the generator's wait for a CPU
+	proc    procReading
+}
+
+// selfWait is how long this process waited for a CPU so far.
+func selfWait() time.Duration {
+	s, err := readProc(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return s.Wait
 }
 
 // procNow reads the server's /proc figures, if there is a pid.
@@ -51,7 +62,7 @@ func (r *runner) infoNow(ctx context.Context) []map[string]float64 {
 
 // server reads the figures before any connection is made.
 func (r *runner) server(ctx context.Context) moment {
-	m := moment{gen: processCPU(), proc: r.procNow()}
+	m := moment{gen: processCPU(), genWait: selfWait(), proc: r.procNow()}
 	if m.proc.ok {
 		r.rep.Server = &ServerReport{RSSBefore: m.proc.RSS, ThreadsBefore: m.proc.Threads}
 	}
@@ -88,6 +99,7 @@ func (r *runner) after(ctx context.Context) {
 		s.RSSAfter, s.ThreadsAfter = now.RSS, now.Threads
 		if r.pubStartProc.ok && r.pubEndProc.ok {
 			s.PublishCPU = (r.pubEndProc.CPU - r.pubStartProc.CPU).Seconds()
+			s.PublishWait = (r.pubEndProc.Wait - r.pubStartProc.Wait).Seconds()
 		}
 	}
 	if r.rep.Publish != nil && r.rep.Info != nil {

@@ -61,6 +61,7 @@ feed:
 	c.Seconds = elapsed.Seconds()
 	c.PerSecond = float64(c.Connected) / max(elapsed.Seconds(), 1e-9)
 	r.rep.Generator.ConnectCPUSeconds = (processCPU() - before.gen).Seconds()
+	r.rep.Generator.ConnectWaitSeconds = (selfWait() - before.genWait).Seconds()
 	r.connectEnd = r.procNow()
 	r.logf("connected %d/%d in %.2fs (%.0f/s), %d failed", c.Connected, n, c.Seconds, c.PerSecond, c.Failed)
 	for reason, k := range c.Failures {
@@ -130,11 +131,11 @@ func (r *runner) publishPhase(ctx context.Context) error {
 	r.logf("publishing %s of %d bytes to %s, %s", what, c.Payload, c.Channel, pace)
 	bar := r.progress(r.publishProgress(res))
 
-	r.pubStartProc, r.pubStartGen = r.procNow(), processCPU()
+	r.pubStartProc, r.pubStartGen, r.pubStartWait = r.procNow(), processCPU(), selfWait()
 	p.run(ctx, res)
 	ok := res.ok.Load()
 	r.drain(ctx, ok)
-	r.pubEnd, r.pubEndProc, r.pubEndGen = time.Now(), r.procNow(), processCPU()
+	r.pubEnd, r.pubEndProc, r.pubEndGen, r.pubEndWait = time.Now(), r.procNow(), processCPU(), selfWait()
 	bar.stop()
 
 	r.pubStart, r.pubOK = res.start, ok

@@ -132,6 +132,10 @@ type Generator struct {
 	// CPUs means the generator, not the server, set the pace.
 	PublishCores float64 `json:"publish_cores,omitempty"`
 	Saturated    bool    `json:"saturated,omitempty"`
+	// The Wait figures are how long its threads were ready to run but
+	// waited for a CPU, taken by other processes (Linux schedstat).
+	ConnectWaitSeconds float64 `json:"connect_cpu_wait_seconds"`
+	PublishWaitSeconds float64 `json:"publish_cpu_wait_seconds,omitempty"`
 }
 
 // ServerReport holds the server's figures from /proc (--pid).
@@ -147,6 +151,10 @@ type ServerReport struct {
 	ConnectCPUPerCon float64 `json:"connect_cpu_ms_per_conn"`
 	PublishCPU       float64 `json:"publish_cpu_seconds,omitempty"`
 	PublishCores     float64 `json:"publish_cores,omitempty"`
+	// PublishWait is how long the server's threads were ready to run but
+	// waited for a CPU during the publish phase: time other processes
+	// took from it.
+	PublishWait float64 `json:"publish_cpu_wait_seconds,omitempty"`
 	// CPUPerMillion is server CPU seconds per million deliveries.
 	CPUPerMillion float64 `json:"cpu_seconds_per_million,omitempty"`
 }

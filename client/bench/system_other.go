@@ -25,6 +25,7 @@ type procSample struct {
 	RSS     int64
 	Threads int
 	CPU     time.Duration
+	Wait    time.Duration
 }
 
 // readProc needs Linux's /proc.

@@ -48,6 +48,9 @@ type procSample struct {
 	RSS     int64         // resident set size, bytes
 	Threads int           // OS threads
 	CPU     time.Duration // user plus system time since it started
+	// Wait is the time its threads were runnable but waiting for a CPU:
+	// time other processes took from it (0 when unknown).
+	Wait time.Duration
 }
 
 // readProc reads /proc/PID/status (VmRSS, Threads) and /proc/PID/stat
@@ -81,39 +84,41 @@ func readProc(pid int) (procSample, error) {
 		return s, err
 	}
 	s.CPU = cpu
-	if exact, ok := schedCPU(pid); ok {
-		s.CPU = exact
+	if cpu, wait, ok := schedCPU(pid); ok {
+		s.CPU, s.Wait = cpu, wait
 	}
 	return s, nil
 }
 
-// schedCPU sums the first field of /proc/PID/task/*/schedstat, each
-// thread's time on a CPU in nanoseconds: exact where utime and stime come
-// in 10 ms ticks. Threads that already exited are missing from it (the Go
-// runtime rarely ends threads); ok is false when schedstat is not there.
-func schedCPU(pid int) (time.Duration, bool) {
+// schedCPU sums the first two fields of /proc/PID/task/*/schedstat, each
+// thread's time on a CPU and time waiting for one, in nanoseconds: exact
+// where utime and stime come in 10 ms ticks. Threads that already exited
+// are missing from it (the Go runtime rarely ends threads); ok is false
+// when schedstat is not there.
+func schedCPU(pid int) (cpu, wait time.Duration, ok bool) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/task"
 	tasks, err := os.ReadDir(dir)
 	if err != nil || len(tasks) == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	var sum time.Duration
 	for _, t := range tasks {
 		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
 		if err != nil {
 			continue // the thread exited meanwhile
 		}
 		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return 0, false
+		if len(f) < 2 {
+			return 0, 0, false
 		}
-		ns, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, false
+		run, err1 := strconv.ParseInt(f[0], 10, 64)
+		queued, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
 		}
-		sum += time.Duration(ns)
+		cpu += time.Duration(run)
+		wait += time.Duration(queued)
 	}
-	return sum, sum > 0
+	return cpu, wait, cpu > 0
 }
 
 // statCPU parses utime and stime (fields 14 and 15) of /proc/PID/stat. The

@@ -54,7 +54,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	g := rep.Generator
 	gen := fmt.Sprintf("connect %.2f CPU s", g.ConnectCPUSeconds)
 	if rep.Publish != nil {
-		gen += fmt.Sprintf("  publish %.2f CPU s = %.2f of %d CPUs", g.PublishCPUSeconds, g.PublishCores, g.CPUs)
+		gen += fmt.Sprintf("  publish %.2f CPU s = %.2f of %d CPUs, waited %.2fs for a CPU",
+			g.PublishCPUSeconds, g.PublishCores, g.CPUs, g.PublishWaitSeconds)
 		if g.Saturated {
 			gen += "  SATURATED: the generator set the pace"
 		}
@@ -80,7 +81,8 @@ func (rep *Report) writeServer(row func(string, string, ...any)) {
 		row("", "threads %d before, %d connected", s.ThreadsBefore, s.ThreadsConnected)
 		row("", "connect CPU %.2fs = %.3f ms per connection", s.ConnectCPU, s.ConnectCPUPerCon)
 		if rep.Publish != nil {
-			row("", "publish CPU %.2fs = %.2f cores  %.2f s per 1M deliveries", s.PublishCPU, s.PublishCores, s.CPUPerMillion)
+			row("", "publish CPU %.2fs = %.2f cores  %.2f s per 1M deliveries  waited %.2fs for a CPU",
+				s.PublishCPU, s.PublishCores, s.CPUPerMillion, s.PublishWait)
 			row("", "after: RSS %s, threads %d", size(s.RSSAfter), s.ThreadsAfter)
 		}
 	}
