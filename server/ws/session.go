@@ -362,6 +362,7 @@ func (s *Session) writeLoop() {
 			if s.closing {
 				s.signalCloseSentLocked()
 			}
+			s.releaseScratchLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -389,6 +390,31 @@ func (s *Session) writeLoop() {
 			return
 		}
 		s.mu.Unlock()
+	}
+}
+
+// Scratch kept between writes: enough for ordinary traffic; a burst's
+// larger buffers are dropped once the queue is empty, so that idle sessions
+// after a backlog cost what they cost before it.
+const (
+	keepQueue   = 16
+	keepJoinBuf = 4 << 10
+)
+
+// releaseScratchLocked drops oversized buffers. Only the writer calls it,
+// as it exits with the queue empty.
+func (s *Session) releaseScratchLocked() {
+	if cap(s.queue) > keepQueue {
+		s.queue = nil
+	}
+	if cap(s.spare) > keepQueue {
+		s.spare = nil
+	}
+	if cap(s.iov) > keepQueue {
+		s.iov = nil
+	}
+	if cap(s.joinBuf) > keepJoinBuf {
+		s.joinBuf = nil
 	}
 }
 
