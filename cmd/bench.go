@@ -154,6 +154,7 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 		return err
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = opts.Inflight + 2
 	transport.MaxIdleConnsPerHost = opts.Inflight + 2
 	defer transport.CloseIdleConnections()
 	cfg.API.HTTPClient = &http.Client{Transport: transport}

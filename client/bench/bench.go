@@ -152,7 +152,6 @@ type runner struct {
 	notes    []string
 
 	attempted, failed atomic.Int64
-	published         atomic.Pointer[publishResult]
 }
 
 // Run performs one benchmark: connect, hold, publish and drain, then close

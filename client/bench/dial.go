@@ -50,8 +50,11 @@ func newTarget(ctx context.Context, raw string, conns, sourceIPs int) (*target, 
 		return nil, fmt.Errorf("url %q: scheme must be ws or wss", raw)
 	}
 	ips, err := net.DefaultResolver.LookupIP(ctx, "ip", u.Hostname())
-	if err != nil || len(ips) == 0 {
+	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", u.Hostname(), err)
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("resolve %s: no address", u.Hostname())
 	}
 	ip := ips[0]
 	for _, cand := range ips {

@@ -116,7 +116,6 @@ func (r *runner) publishPhase(ctx context.Context) error {
 		messages: c.Messages, duration: c.Duration, backlog: c.MaxBacklog, stall: c.DrainTimeout,
 		delivered: r.delivered}
 	res := &publishResult{failures: map[string]int{}}
-	r.published.Store(res)
 	what := fmt.Sprintf("%d messages", c.Messages)
 	if c.Duration > 0 {
 		what = "messages for " + c.Duration.String()

@@ -72,8 +72,11 @@ func (p *publisher) dispatch(ctx context.Context, jobs chan<- int64, res *publis
 			return
 		}
 		if p.rate > 0 {
-			at := res.start.Add(time.Duration(float64(seq-1) / p.rate * float64(time.Second)))
-			if wait := time.Until(at); wait > 0 {
+			due := time.Duration(float64(seq-1) / p.rate * float64(time.Second))
+			if p.duration > 0 && due >= p.duration {
+				return
+			}
+			if wait := time.Until(res.start.Add(due)); wait > 0 {
 				if !sleep(ctx, wait) {
 					return
 				}
