@@ -126,6 +126,7 @@ func (n *node) refreshConn(s *ws.Session, c control) {
 	}
 	if len(c.Info) != 0 {
 		s.SetUser(s.User(), c.Info)
+		n.infoChanged(s, st)
 	}
 	st.mu.Lock()
 	n.setExpiryLocked(s, st, expireAt)
@@ -172,6 +173,7 @@ func (n *node) refreshByProxy(s *ws.Session, st *sessionState, gen uint64) {
 		}
 		if info != nil {
 			s.SetUser(s.User(), info)
+			n.infoChanged(s, st)
 		}
 	}
 	st.mu.Lock()

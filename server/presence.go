@@ -177,17 +177,8 @@ func (n *node) updatePresence() {
 	}
 	n.mu.RUnlock()
 	ctx, cancel := detached()
-	ttl := n.presenceTTL()
 	for s, st := range states {
-		st.mu.Lock() // left waits, so no entry comes back after it
-		for _, ch := range s.Channels() {
-			if opts, _ := n.cfg.ChannelOptionsFor(ch); opts.Presence && !st.closed {
-				if err := pm.AddPresence(ctx, ch, s.ID(), clientInfoLocked(s, st, ch), ttl); err != nil {
-					n.log.Warn("update presence failed", "channel", ch, "client", s.ID(), "error", err.Error())
-				}
-			}
-		}
-		st.mu.Unlock()
+		n.renewPresence(ctx, pm, s, st)
 	}
 	cancel()
 	n.mu.Lock()
@@ -197,6 +188,32 @@ func (n *node) updatePresence() {
 		return
 	}
 	n.presenceTimer.Reset(n.cfg.ClientPresenceUpdateInterval.D())
+}
+
+// renewPresence adds s again to the presence of its channels that have it,
+// with its current client info.
+func (n *node) renewPresence(ctx context.Context, pm broker.PresenceManager, s *ws.Session, st *sessionState) {
+	st.mu.Lock() // left waits, so no entry comes back after it
+	defer st.mu.Unlock()
+	if st.closed {
+		return
+	}
+	for _, ch := range s.Channels() {
+		if opts, _ := n.cfg.ChannelOptionsFor(ch); opts.Presence {
+			if err := pm.AddPresence(ctx, ch, s.ID(), clientInfoLocked(s, st, ch), n.presenceTTL()); err != nil {
+				n.log.Warn("update presence failed", "channel", ch, "client", s.ID(), "error", err.Error())
+			}
+		}
+	}
+}
+
+// infoChanged renews s's presence after its client info changed (refresh).
+func (n *node) infoChanged(s *ws.Session, st *sessionState) {
+	if pm, ok := n.broker.(broker.PresenceManager); ok {
+		ctx, cancel := detached()
+		defer cancel()
+		n.renewPresence(ctx, pm, s, st)
+	}
 }
 
 // singleConnection ends the user's other connections with 3504 when
