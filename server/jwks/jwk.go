@@ -36,12 +36,20 @@ type SetJSON struct {
 	Keys []JWK `json:"keys"`
 }
 
-var b64 = base64.RawURLEncoding
+// b64 is the JWK encoding of binary values.
+func b64() *base64.Encoding { return base64.RawURLEncoding }
 
-var curves = map[string]elliptic.Curve{
-	"P-256": elliptic.P256(),
-	"P-384": elliptic.P384(),
-	"P-521": elliptic.P521(),
+// curve returns the named NIST curve.
+func curve(name string) (elliptic.Curve, bool) {
+	switch name {
+	case "P-256":
+		return elliptic.P256(), true
+	case "P-384":
+		return elliptic.P384(), true
+	case "P-521":
+		return elliptic.P521(), true
+	}
+	return nil, false
 }
 
 // PublicKey decodes the key: *rsa.PublicKey, *ecdsa.PublicKey or
@@ -49,29 +57,29 @@ var curves = map[string]elliptic.Curve{
 func (j JWK) PublicKey() (crypto.PublicKey, error) {
 	switch j.Kty {
 	case "RSA":
-		n, err := b64.DecodeString(j.N)
+		n, err := b64().DecodeString(j.N)
 		if err != nil || len(n) == 0 {
 			return nil, errors.New("bad RSA modulus")
 		}
-		e, err := b64.DecodeString(j.E)
+		e, err := b64().DecodeString(j.E)
 		if err != nil || len(e) == 0 || len(e) > 4 {
 			return nil, errors.New("bad RSA exponent")
 		}
 		exp := new(big.Int).SetBytes(e)
 		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}, nil
 	case "EC":
-		curve, ok := curves[j.Crv]
+		c, ok := curve(j.Crv)
 		if !ok {
 			return nil, fmt.Errorf("unsupported curve %q", j.Crv)
 		}
-		size := (curve.Params().BitSize + 7) / 8
-		x, errX := b64.DecodeString(j.X)
-		y, errY := b64.DecodeString(j.Y)
+		size := (c.Params().BitSize + 7) / 8
+		x, errX := b64().DecodeString(j.X)
+		y, errY := b64().DecodeString(j.Y)
 		if errX != nil || errY != nil || len(x) != size || len(y) != size {
 			return nil, errors.New("bad EC coordinates")
 		}
 		point := append(append([]byte{4}, x...), y...)
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+		pub, err := ecdsa.ParseUncompressedPublicKey(c, point)
 		if err != nil {
 			return nil, fmt.Errorf("bad EC point: %w", err)
 		}
@@ -80,7 +88,7 @@ func (j JWK) PublicKey() (crypto.PublicKey, error) {
 		if j.Crv != "Ed25519" {
 			return nil, fmt.Errorf("unsupported curve %q", j.Crv)
 		}
-		x, err := b64.DecodeString(j.X)
+		x, err := b64().DecodeString(j.X)
 		if err != nil || len(x) != ed25519.PublicKeySize {
 			return nil, errors.New("bad Ed25519 key")
 		}
@@ -93,16 +101,16 @@ func (j JWK) PublicKey() (crypto.PublicKey, error) {
 func NewJWK(pub crypto.PublicKey) (JWK, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		return JWK{Kty: "RSA", N: b64.EncodeToString(k.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}, nil
+		return JWK{Kty: "RSA", N: b64().EncodeToString(k.N.Bytes()), E: b64().EncodeToString(big.NewInt(int64(k.E)).Bytes())}, nil
 	case *ecdsa.PublicKey:
 		point, err := k.Bytes()
 		if err != nil {
 			return JWK{}, fmt.Errorf("encode EC key: %w", err)
 		}
 		size := (len(point) - 1) / 2
-		return JWK{Kty: "EC", Crv: k.Curve.Params().Name, X: b64.EncodeToString(point[1 : 1+size]), Y: b64.EncodeToString(point[1+size:])}, nil
+		return JWK{Kty: "EC", Crv: k.Curve.Params().Name, X: b64().EncodeToString(point[1 : 1+size]), Y: b64().EncodeToString(point[1+size:])}, nil
 	case ed25519.PublicKey:
-		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(k)}, nil
+		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64().EncodeToString(k)}, nil
 	}
 	return JWK{}, fmt.Errorf("unsupported public key type %T", pub)
 }
@@ -126,7 +134,7 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 		canonical = `{"crv":"` + j.Crv + `","kty":"OKP","x":"` + j.X + `"}`
 	}
 	sum := sha256.Sum256([]byte(canonical))
-	return b64.EncodeToString(sum[:]), nil
+	return b64().EncodeToString(sum[:]), nil
 }
 
 // fits reports whether a key may verify tokens signed with alg.
