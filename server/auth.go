@@ -27,14 +27,20 @@ type authState struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	presenceTimer *time.Timer // refreshes presence while sessions exist
+	// presence: some channel options have presence, so the node renews
+	// it on presenceTimer while sessions exist.
+	presence      bool
+	presenceTimer *time.Timer
 	closed        bool
 }
 
 // newAuthState builds the JWKS and the proxy client the configuration names,
 // and plugs the JWKS into keys.
 func newAuthState(cfg *core.Config, keys *core.TokenKeys, now func() time.Time, log *slog.Logger) authState {
-	a := authState{}
+	a := authState{presence: cfg.Presence}
+	for _, ns := range cfg.Namespaces {
+		a.presence = a.presence || ns.Presence
+	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if cfg.TokenJWKSPublicEndpoint != "" {
 		a.jwks = jwks.New(cfg.TokenJWKSPublicEndpoint, jwks.Options{Now: now, Log: log})

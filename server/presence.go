@@ -28,6 +28,9 @@ func clientInfoLocked(s *ws.Session, st *sessionState, ch string) core.ClientInf
 // announces it where join_leave is on. A presence error is returned (the
 // caller closes the connection with 3004); a failed join is logged.
 func (n *node) joined(ctx context.Context, s *ws.Session, st *sessionState, channels []string) error {
+	if !n.tracked(channels) {
+		return nil
+	}
 	pm, _ := n.broker.(broker.PresenceManager)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -55,6 +58,9 @@ func (n *node) joined(ctx context.Context, s *ws.Session, st *sessionState, chan
 // left takes s out of the presence of channels and announces the leave
 // where join_leave is on. s is no longer subscribed to them on this node.
 func (n *node) left(s *ws.Session, st *sessionState, channels []string) {
+	if !n.tracked(channels) {
+		return
+	}
 	ctx, cancel := detached()
 	defer cancel()
 	pm, _ := n.broker.(broker.PresenceManager)
@@ -71,6 +77,16 @@ func (n *node) left(s *ws.Session, st *sessionState, channels []string) {
 			n.publishJoinLeave(ctx, ch, clientInfoLocked(s, st, ch), "leave")
 		}
 	}
+}
+
+// tracked reports whether any of the channels has presence or join_leave.
+func (n *node) tracked(channels []string) bool {
+	for _, ch := range channels {
+		if opts, _ := n.cfg.ChannelOptionsFor(ch); opts.Presence || opts.JoinLeave {
+			return true
+		}
+	}
+	return false
 }
 
 // publishJoinLeave sends a join or leave (op) to every node: through the
@@ -155,7 +171,7 @@ func (n *node) pushJoinLeave(ch string, p *core.Push) {
 // armPresenceLocked starts the periodic presence update when the engine
 // keeps presence and sessions exist. n.mu is held.
 func (n *node) armPresenceLocked() {
-	if n.presenceTimer != nil || n.closed || len(n.sessions) == 0 {
+	if !n.presence || n.presenceTimer != nil || n.closed || len(n.sessions) == 0 {
 		return
 	}
 	if _, ok := n.broker.(broker.PresenceManager); !ok {
