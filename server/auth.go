@@ -112,12 +112,9 @@ func (n *node) connectProxy(ctx context.Context, s *ws.Session, req *core.Connec
 	case err != nil:
 		n.log.Warn("connection refused", "reason", "connect proxy failed", "error", err.Error(), "client", s.ID())
 		return nil, core.CodeInternal.Disconnect()
-	case reply.Disconnect != nil && (reply.Disconnect.Code < 3000 || reply.Disconnect.Code > 4999):
-		n.log.Warn("connection refused", "reason", "connect proxy sent a disconnect code outside 3000-4999", "code", reply.Disconnect.Code, "client", s.ID())
-		return nil, core.CodeInternal.Disconnect()
 	case reply.Disconnect != nil:
 		n.log.Info("connection refused", "reason", "connect proxy disconnect", "code", reply.Disconnect.Code, "client", s.ID())
-		return nil, *reply.Disconnect
+		return nil, backendDisconnect(*reply.Disconnect)
 	case reply.Error != nil:
 		n.log.Info("connection refused", "reason", "connect proxy error", "code", reply.Error.Code, "message", reply.Error.Message, "client", s.ID())
 		return nil, proxyErrorDisconnect(reply.Error)
@@ -170,6 +167,16 @@ func subsExtras(creds *core.Credentials) (info, data map[string]json.RawMessage)
 		}
 	}
 	return info, data
+}
+
+// backendDisconnect is a backend's {"disconnect":{code,reason}}, or 3004
+// when its code cannot close a WebSocket as a server disconnect (outside
+// 3000-4999).
+func backendDisconnect(d core.Disconnect) core.Disconnect {
+	if d.Code < 3000 || d.Code > 4999 {
+		return core.CodeInternal.Disconnect()
+	}
+	return d
 }
 
 // proxyErrorDisconnect maps a backend's {"error":{code,message}} to the

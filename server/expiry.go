@@ -154,7 +154,7 @@ func (n *node) refreshByProxy(s *ws.Session, st *sessionState, gen uint64) {
 		n.log.Warn("refresh proxy failed", "client", s.ID(), "user", s.User(), "error", err.Error())
 		expireAt = now.Add(proxyRetryAfter)
 	case reply.Disconnect != nil:
-		s.Disconnect(*reply.Disconnect)
+		s.Disconnect(backendDisconnect(*reply.Disconnect))
 		return
 	case reply.Error != nil:
 		s.Disconnect(proxyErrorDisconnect(reply.Error))
