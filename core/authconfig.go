@@ -65,14 +65,3 @@ func (c *Config) validateAuth() error {
 	}
 	return nil
 }
-
-// ForwardedHeader reports whether proxy_http_headers lists name
-// (compared case-insensitively).
-func (c *Config) ForwardedHeader(name string) bool {
-	for _, h := range c.ProxyHTTPHeaders {
-		if strings.EqualFold(h, name) {
-			return true
-		}
-	}
-	return false
-}

@@ -47,8 +47,8 @@ func TestAuthConfigDefaultsAndForms(t *testing.T) {
 	if cfg.ProxyRefreshTimeout.D() != DefaultProxyRefreshTimeout || cfg.ClientPresenceUpdateInterval.D() != DefaultPresenceUpdateInterval || cfg.ProxyConnectTimeout.D() != time.Second {
 		t.Errorf("defaults: refresh %s presence %s connect %s", cfg.ProxyRefreshTimeout, cfg.ClientPresenceUpdateInterval, cfg.ProxyConnectTimeout)
 	}
-	if !cfg.ForwardedHeader("authorization") || !cfg.ForwardedHeader("x-real-ip") || cfg.ForwardedHeader("Cookie") {
-		t.Error("ForwardedHeader does not compare names case-insensitively")
+	if len(cfg.ProxyHTTPHeaders) != 2 || cfg.ProxyHTTPHeaders[0] != "Authorization" {
+		t.Errorf("proxy_http_headers = %q", cfg.ProxyHTTPHeaders)
 	}
 	if cfg.ProxyStaticHTTPHeaders["X-Static"] != "1" {
 		t.Errorf("static headers = %v", cfg.ProxyStaticHTTPHeaders)
