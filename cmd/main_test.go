@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func TestFlagsToOptions(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if *g != (gentokenOptions{ConfigPath: "c.yaml", User: "42", TTL: -1, Quiet: true}) {
+	if !reflect.DeepEqual(*g, gentokenOptions{ConfigPath: "c.yaml", User: "42", TTL: -1, Quiet: true, Alg: "HS256"}) {
 		t.Errorf("gentoken options %+v", g)
 	}
 	cmd = newGentokenCmd(f, func(_ context.Context, o *gentokenOptions) error { g = o; return nil })

@@ -43,6 +43,7 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 	root.AddCommand(
 		newServeCmd(f, nil),
 		newGentokenCmd(f, nil),
+		newGenkeyCmd(f, nil),
 		newPublishCmd(f, nil),
 		newWatchCmd(f, nil),
 		newBenchCmd(f, nil),

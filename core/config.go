@@ -65,6 +65,17 @@ type Config struct {
 	// ChannelOptions apply to channels without a namespace.
 	ChannelOptions
 	Namespaces []Namespace `json:"namespaces,omitempty"`
+
+	// Token claims, proxies and presence (docs/auth.md); defaults and
+	// checks are in authconfig.go.
+	TokenAudienceRegex           string            `json:"token_audience_regex,omitempty"`
+	TokenIssuerRegex             string            `json:"token_issuer_regex,omitempty"`
+	ProxyHTTPHeaders             []string          `json:"proxy_http_headers,omitempty"`
+	ProxyStaticHTTPHeaders       map[string]string `json:"proxy_static_http_headers,omitempty"`
+	ProxyRefreshEndpoint         string            `json:"proxy_refresh_endpoint,omitempty"`
+	ProxyRefreshTimeout          Duration          `json:"proxy_refresh_timeout,omitempty"`
+	ClientPresenceUpdateInterval Duration          `json:"client_presence_update_interval,omitempty"`
+	ClientUserPersonalSingle     bool              `json:"client_user_personal_single_connection,omitempty"`
 }
 
 // ChannelOptions are the per-namespace channel options (PROTOCOL.md §6).
@@ -221,7 +232,7 @@ func (c *Config) Validate() error {
 	if c.UserPersonalNamespace != "" && !seen[c.UserPersonalNamespace] {
 		return keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace)
 	}
-	return nil
+	return c.validateAuth()
 }
 
 func (o *ChannelOptions) validate(prefix string) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -62,6 +63,10 @@ type TokenKeys struct {
 	ECDSA    crypto.PublicKey
 	Audience string
 	Issuer   string
+	// AudienceRegex, when set, must match one of the token's aud values;
+	// IssuerRegex must match its iss.
+	AudienceRegex *regexp.Regexp
+	IssuerRegex   *regexp.Regexp
 	// KeyFunc, when set, resolves keys by header (JWKS); it is tried for
 	// asymmetric algorithms before RSA and ECDSA.
 	KeyFunc func(alg, kid string) (crypto.PublicKey, error)
@@ -70,6 +75,22 @@ type TokenKeys struct {
 // TokenKeysFromConfig builds the verification keys a configuration names.
 func TokenKeysFromConfig(c *Config) (*TokenKeys, error) {
 	k := &TokenKeys{Audience: c.TokenAudience, Issuer: c.TokenIssuer}
+	for _, r := range []struct {
+		key, expr string
+		dst       **regexp.Regexp
+	}{
+		{"token_audience_regex", c.TokenAudienceRegex, &k.AudienceRegex},
+		{"token_issuer_regex", c.TokenIssuerRegex, &k.IssuerRegex},
+	} {
+		if r.expr == "" {
+			continue
+		}
+		re, err := regexp.Compile(r.expr)
+		if err != nil {
+			return nil, &ConfigError{Key: r.key, Err: err}
+		}
+		*r.dst = re
+	}
 	if c.TokenHMACSecretKey != "" {
 		k.HMAC = append(k.HMAC, []byte(c.TokenHMACSecretKey))
 	}
@@ -145,12 +166,35 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 	switch {
 	case err != nil && !timeOnly:
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	case k.claimsRefused(claims) != nil:
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, k.claimsRefused(claims))
 	case claims.Channel != "":
 		return nil, fmt.Errorf("%w: channel claim is for subscription tokens", ErrTokenInvalid)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrTokenExpired, err)
 	}
 	return credentials(claims, now)
+}
+
+// claimsRefused checks aud and iss against the configured regular
+// expressions.
+func (k *TokenKeys) claimsRefused(claims *ConnectClaims) error {
+	if k.AudienceRegex != nil {
+		matched := false
+		for _, aud := range claims.Audience {
+			if k.AudienceRegex.MatchString(aud) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return errors.New("audience does not match token_audience_regex")
+		}
+	}
+	if k.IssuerRegex != nil && !k.IssuerRegex.MatchString(claims.Issuer) {
+		return errors.New("issuer does not match token_issuer_regex")
+	}
+	return nil
 }
 
 // UnverifiedCredentials reads a token's claims without checking its
@@ -267,65 +311,4 @@ func (k *TokenKeys) candidates() []jwt.Keyfunc {
 		})
 	}
 	return out
-}
-
-// TokenOptions are the claims gentoken puts in a token.
-type TokenOptions struct {
-	User string
-	// TTL is the token's lifetime; zero or negative means no exp claim.
-	TTL      time.Duration
-	Now      time.Time
-	Info     json.RawMessage
-	Channels []string
-	ExpireAt *int64
-	Audience string
-	Issuer   string
-	Extra    map[string]any
-}
-
-// SignHMAC mints an HS256 connection token the way Centrifugo's gentoken
-// does: sub (left out when empty), exp = now+ttl, iat.
-func SignHMAC(secret string, o TokenOptions) (string, error) {
-	return Sign(jwt.SigningMethodHS256, []byte(secret), o)
-}
-
-// Sign mints a connection token with any golang-jwt signing method and key.
-func Sign(method jwt.SigningMethod, key any, o TokenOptions) (string, error) {
-	if o.Now.IsZero() {
-		o.Now = time.Now()
-	}
-	claims := jwt.MapClaims{}
-	for k, v := range o.Extra {
-		claims[k] = v
-	}
-	if o.User != "" {
-		claims["sub"] = o.User
-	}
-	if o.TTL > 0 {
-		claims["exp"] = o.Now.Add(o.TTL).Unix()
-	}
-	claims["iat"] = o.Now.Unix()
-	if len(o.Info) != 0 {
-		if !json.Valid(o.Info) {
-			return "", errors.New("sign token: info is not valid JSON")
-		}
-		claims["info"] = json.RawMessage(o.Info)
-	}
-	if len(o.Channels) != 0 {
-		claims["channels"] = o.Channels
-	}
-	if o.ExpireAt != nil {
-		claims["expire_at"] = *o.ExpireAt
-	}
-	if o.Audience != "" {
-		claims["aud"] = o.Audience
-	}
-	if o.Issuer != "" {
-		claims["iss"] = o.Issuer
-	}
-	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
-	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
-	}
-	return s, nil
 }

@@ -76,23 +76,14 @@ func (e executor) Subscribe(ctx context.Context, req *api.SubscribeRequest) erro
 	if _, err := e.channelOptions(req.Channel); err != nil {
 		return err
 	}
-	c := control{Op: "subscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel, Data: req.Data}
+	if len(req.Info) != 0 && !json.Valid(req.Info) {
+		return core.ErrBadRequest.Err()
+	}
+	c := control{Op: "subscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel, Data: req.Data, Info: req.Info}
 	if req.RecoverSince != nil {
 		c.RecoverSince = &broker.StreamPosition{Offset: req.RecoverSince.Offset, Epoch: req.RecoverSince.Epoch}
 	}
 	return e.control(ctx, c)
-}
-
-func (e executor) Refresh(context.Context, *api.RefreshRequest) error {
-	return core.ErrNotAvailable.Err()
-}
-
-func (e executor) Presence(context.Context, *api.ChannelRequest) (*api.PresenceResult, error) {
-	return nil, core.ErrNotAvailable.Err()
-}
-
-func (e executor) PresenceStats(context.Context, *api.ChannelRequest) (*api.PresenceStatsResult, error) {
-	return nil, core.ErrNotAvailable.Err()
 }
 
 func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.HistoryResult, error) {

@@ -33,11 +33,8 @@ type node struct {
 	mu       sync.RWMutex
 	sessions map[*ws.Session]*sessionState
 	users    map[string]map[*ws.Session]struct{}
-}
 
-// sessionState is what the node keeps per connected session.
-type sessionState struct {
-	expiry *time.Timer
+	authState
 }
 
 // Connect implements ws.Node.
@@ -46,11 +43,12 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 		n.log.Info("connection refused", "reason", "too many subs in connect request", "subs", len(req.Subs), "limit", limit, "remote", s.RemoteAddr())
 		return nil, core.CodeChannelLimit.Disconnect()
 	}
-	creds, err := n.authenticate(req)
+	auth, err := n.authenticate(ctx, s, req)
 	if err != nil {
 		n.log.Info("connection refused", "reason", err.Error(), "client", s.ID(), "remote", s.RemoteAddr())
 		return nil, err
 	}
+	creds := auth.creds
 	s.SetUser(creds.User, creds.Info)
 	if limit := n.cfg.ClientUserConnectionLimit; limit > 0 && creds.User != "" {
 		n.mu.RLock()
@@ -62,7 +60,7 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 		}
 	}
 
-	grants, err := n.channelsFor(s, creds, req)
+	grants, err := n.channelsFor(s, creds, req, !auth.proxied)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +69,7 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 		return nil, core.CodeChannelLimit.Disconnect()
 	}
 	subs := make(map[string]*core.SubscribeResult, len(grants))
+	chanInfo, chanData := subsExtras(creds)
 	var done []string
 	for _, g := range grants {
 		res, _, err := n.subscribe(ctx, s, g.channel, g.recover, false)
@@ -81,35 +80,49 @@ func (n *node) Connect(ctx context.Context, s *ws.Session, req *core.ConnectRequ
 			return nil, err
 		}
 		done = append(done, g.channel)
+		if d := chanData[g.channel]; d != nil {
+			res.Data = d
+		}
 		subs[g.channel] = res
 	}
 
-	c := &core.Connect{Version: n.version, Subs: subs}
-	st := &sessionState{}
-	if !creds.ExpireAt.IsZero() {
-		ttl := creds.ExpireAt.Sub(n.now())
-		c.Expires = true
-		c.TTL = uint32((ttl + time.Second - 1) / time.Second)
-		st.expiry = time.AfterFunc(ttl+n.cfg.ClientExpiredCloseDelay.D(), func() {
-			n.log.Info("connection expired", "client", s.ID(), "user", creds.User)
-			s.Disconnect(core.CodeExpired.Disconnect())
-		})
+	c := &core.Connect{Version: n.version, Subs: subs, Data: auth.data}
+	st := &sessionState{headers: auth.headers, chanInfo: chanInfo}
+	if st.headers == nil && n.proxy.RefreshEnabled() {
+		st.headers = n.proxy.Header(s.Request().Header, req.Headers)
 	}
+	n.startExpiry(s, st, creds.ExpireAt, c)
 	n.mu.Lock()
 	n.sessions[s] = st
 	if n.users[creds.User] == nil {
 		n.users[creds.User] = make(map[*ws.Session]struct{})
 	}
 	n.users[creds.User][s] = struct{}{}
+	n.armPresenceLocked()
 	n.mu.Unlock()
+	err = n.joined(ctx, s, st, done)
+	if err == nil {
+		err = n.singleConnection(ctx, s, creds.User)
+	}
+	if err != nil {
+		n.log.Warn("connection refused", "reason", err.Error(), "client", s.ID(), "user", creds.User)
+		n.Disconnected(s)
+		return nil, core.CodeInternal.Disconnect()
+	}
 	return c, nil
 }
 
-// authenticate verifies the token, or applies anonymous access.
-func (n *node) authenticate(req *core.ConnectRequest) (*core.Credentials, error) {
+// authenticate verifies the token, asks the connect proxy when there is
+// none, or applies anonymous access.
+func (n *node) authenticate(ctx context.Context, s *ws.Session, req *core.ConnectRequest) (*authResult, error) {
 	if req.Token == "" {
+		if n.proxy.ConnectEnabled() {
+			if res, err := n.connectProxy(ctx, s, req); err != nil || res != nil {
+				return res, err
+			}
+		}
 		if n.cfg.AllowAnonymousConnect || n.cfg.ClientInsecure {
-			return &core.Credentials{}, nil
+			return &authResult{creds: &core.Credentials{}}, nil
 		}
 		return nil, core.CodeBadRequest.Disconnect()
 	}
@@ -118,7 +131,7 @@ func (n *node) authenticate(req *core.ConnectRequest) (*core.Credentials, error)
 		if err != nil {
 			return nil, core.CodeInvalidToken.Disconnect()
 		}
-		return creds, nil
+		return &authResult{creds: creds}, nil
 	}
 	creds, err := n.keys.VerifyConnectToken(req.Token, n.now())
 	switch {
@@ -128,7 +141,7 @@ func (n *node) authenticate(req *core.ConnectRequest) (*core.Credentials, error)
 		n.log.Info("invalid token", "error", err.Error())
 		return nil, core.CodeInvalidToken.Disconnect()
 	}
-	return creds, nil
+	return &authResult{creds: creds}, nil
 }
 
 type grant struct {
@@ -136,9 +149,10 @@ type grant struct {
 	recover *core.SubscribeRequest
 }
 
-// channelsFor lists the connection's subscriptions: token channels, the
-// personal channel, then the client's allowed requests (PROTOCOL.md §6).
-func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.ConnectRequest) ([]grant, error) {
+// channelsFor lists the connection's subscriptions: token (or connect
+// proxy) channels, the personal channel, then, with clientSubs, the
+// client's allowed requests (PROTOCOL.md §6).
+func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.ConnectRequest, clientSubs bool) ([]grant, error) {
 	var out []grant
 	seen := map[string]bool{}
 	add := func(ch string, sr *core.SubscribeRequest) {
@@ -168,7 +182,9 @@ func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.Con
 	}
 	requested := make([]string, 0, len(req.Subs))
 	for ch := range req.Subs {
-		requested = append(requested, ch)
+		if clientSubs {
+			requested = append(requested, ch)
+		}
 	}
 	sort.Strings(requested)
 	for _, ch := range requested {
@@ -289,6 +305,7 @@ func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
 		}
 	}
 	s.Release(c.Channel, pushes...)
+	n.serverJoined(ctx, s, c)
 }
 
 // unsubscribe removes s from a channel on this node.
@@ -303,14 +320,13 @@ func (n *node) unsubscribe(s *ws.Session, ch string) {
 
 // Disconnected implements ws.Node.
 func (n *node) Disconnected(s *ws.Session) {
-	for _, ch := range s.Channels() {
+	channels := s.Channels()
+	for _, ch := range channels {
 		n.unsubscribe(s, ch)
 	}
 	user := s.User()
 	n.mu.Lock()
-	if st := n.sessions[s]; st != nil && st.expiry != nil {
-		st.expiry.Stop()
-	}
+	st := n.sessions[s]
 	delete(n.sessions, s)
 	if set := n.users[user]; set != nil {
 		delete(set, s)
@@ -319,6 +335,10 @@ func (n *node) Disconnected(s *ws.Session) {
 		}
 	}
 	n.mu.Unlock()
+	if st != nil {
+		st.close()
+		n.left(s, st, channels)
+	}
 	code := s.CloseCode()
 	n.log.Debug("client disconnected", "client", s.ID(), "user", user, "code", code.Code, "reason", code.Reason)
 }
@@ -349,6 +369,12 @@ type control struct {
 	// subscribe
 	Data         json.RawMessage        `json:"data,omitempty"`
 	RecoverSince *broker.StreamPosition `json:"recover_since,omitempty"`
+	// refresh (Info: the new client info; subscribe: the channel info)
+	Expired  bool            `json:"expired,omitempty"`
+	ExpireAt int64           `json:"expire_at,omitempty"`
+	Info     json.RawMessage `json:"info,omitempty"`
+	// join, leave
+	ClientInfo *core.ClientInfo `json:"client_info,omitempty"`
 }
 
 // HandleControl implements broker.Handler.
@@ -377,9 +403,18 @@ func (n *node) HandleControl(data []byte) {
 		for _, s := range n.match(c.User, c.Client, c.Session) {
 			if s.RemoveChannel(c.Channel) {
 				n.unsubscribe(s, c.Channel)
+				if st := n.state(s); st != nil {
+					n.left(s, st, []string{c.Channel})
+				}
 				s.Send(&core.Push{Channel: c.Channel, Unsubscribe: &core.Unsubscribe{Code: 2000, Reason: "server unsubscribe"}})
 			}
 		}
+	case "refresh":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			n.refreshConn(s, c)
+		}
+	case "join", "leave":
+		n.handleJoinLeave(c)
 	}
 }
 

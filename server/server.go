@@ -119,6 +119,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		sessions: make(map[*ws.Session]*sessionState),
 		users:    make(map[string]map[*ws.Session]struct{}),
 	}
+	n.authState = newAuthState(cfg, keys, o.now, o.log)
 	s := &Server{cfg: cfg, opts: o, node: n, broker: b}
 	s.ws = ws.NewHandler(ws.Config{
 		MessageSizeLimit: cfg.UniMessageSizeLimit,
@@ -204,6 +205,7 @@ func (s *Server) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
 	defer cancel()
 	s.ws.Shutdown(ctx, core.CodeShutdown.Disconnect())
+	s.node.closeAuth()
 	if err := s.broker.Close(); err != nil {
 		s.opts.log.Warn("engine close failed", "error", err.Error())
 	}

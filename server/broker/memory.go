@@ -23,6 +23,7 @@ type Memory struct {
 	now     func() time.Time
 	seed    maphash.Seed
 	shards  [64]memShard
+	present memPresence
 	mu      sync.RWMutex
 	handler Handler
 	closed  bool
