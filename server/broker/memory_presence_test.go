@@ -38,6 +38,7 @@ type joinLeaveHandler struct {
 
 func (h *joinLeaveHandler) HandlePublication(string, *core.Publication, broker.StreamPosition) {}
 func (h *joinLeaveHandler) HandleControl([]byte)                                               {}
+func (h *joinLeaveHandler) HandleResubscribe([]string)                                         {}
 func (h *joinLeaveHandler) HandleJoin(ch string, info core.ClientInfo) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
