@@ -36,6 +36,10 @@ type RedisOptions struct {
 	Heartbeat time.Duration
 	// Log receives connection problems (default: discard).
 	Log *slog.Logger
+	// Now is the clock presence entries expire by (default time.Now). The
+	// node that adds an entry sets its expiry and the node that reads
+	// checks it, so nodes' clocks should agree to well within a TTL.
+	Now func() time.Time
 }
 
 func (o RedisOptions) withDefaults() RedisOptions {
@@ -57,6 +61,9 @@ func (o RedisOptions) withDefaults() RedisOptions {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -69,6 +76,9 @@ func (o RedisOptions) opTimeout() time.Duration {
 // Redis is the engine for many nodes: publications go through Redis
 // PUB/SUB, streams (history, offsets, epochs) live in Redis, so every node
 // sees one order per channel and a client can recover on any node.
+//
+// Presence (redis_presence.go) lives on the channel's shard; joins and
+// leaves travel on the channel's PUB/SUB channel (redis_joinleave.go).
 //
 // Goroutines: per shard one subscriber (its connection's reader, plus a
 // writer for batched SUBSCRIBE/UNSUBSCRIBE while connected), one control

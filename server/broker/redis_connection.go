@@ -194,6 +194,8 @@ func (s *subscriber) read(ctx context.Context, ps *redis.PubSub, wasLive map[str
 }
 
 // deliver hands a PUB/SUB message to the control queue or the handler.
+// Publications, joins and leaves of a channel share its PUB/SUB channel
+// and this goroutine, so they reach the handler in the order Redis got them.
 func (s *subscriber) deliver(m *redis.Message) {
 	if m.Channel == s.r.keys.control() {
 		s.r.control.push([]byte(m.Payload))
@@ -201,6 +203,9 @@ func (s *subscriber) deliver(m *redis.Message) {
 	}
 	ch, ok := strings.CutPrefix(m.Channel, s.r.keys.pubsubPrefix())
 	if !ok {
+		return
+	}
+	if s.r.deliverJoinLeave(ch, m.Payload) {
 		return
 	}
 	sp, body, err := parseMessage(m.Payload)

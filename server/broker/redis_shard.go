@@ -84,6 +84,12 @@ func (k redisKeys) meta(ch string) string   { return k.prefix + ".meta." + ch }
 func (k redisKeys) nodes() string           { return k.prefix + ".nodes" }
 func (k redisKeys) node(uid string) string  { return k.prefix + ".node." + uid }
 
+// presence names a channel's presence keys: client -> info, client ->
+// expiry, user -> clients.
+func (k redisKeys) presence(ch string) []string {
+	return []string{k.prefix + ".presence." + ch, k.prefix + ".presence-expiry." + ch, k.prefix + ".presence-users." + ch}
+}
+
 // idempotency names the result of one idempotent publish; the channel's
 // length keeps (channel, key) pairs apart.
 func (k redisKeys) idempotency(ch, key string) string {

@@ -1,9 +1,12 @@
 package broker_test
 
 import (
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server/broker"
 	"github.com/uniws/uniws/server/broker/brokertest"
 	"github.com/uniws/uniws/server/broker/redistest"
@@ -32,4 +35,44 @@ func TestRedisConformance(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T) broker.Broker {
 		return newRedis(t, broker.RedisOptions{Heartbeat: 100 * time.Millisecond}, srv)
 	})
+}
+
+// TestRedisPresence runs the presence checks on an engine whose clock the
+// test moves: entries expire by the clock of the node that reads them.
+func TestRedisPresence(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clk := &testClock{now: time.Now()}
+	b := newRedis(t, broker.RedisOptions{Now: clk.Now}, srv)
+	if err := b.Run(brokertest.NewRecorder(t)); err != nil {
+		t.Fatal(err)
+	}
+	brokertest.Presence(t, b, func() { clk.Advance(brokertest.PresenceTTL + time.Second) })
+	_ = b.Close()
+	if err := b.AddPresence(testCtx(t), "ch", "c", core.ClientInfo{}, time.Minute); !errors.Is(err, broker.ErrClosed) {
+		t.Fatalf("add presence after close: %v, want ErrClosed", err)
+	}
+}
+
+func TestRedisJoinLeave(t *testing.T) {
+	t.Parallel()
+	brokertest.JoinLeave(t, newRedis(t, broker.RedisOptions{}, redistest.Start(t)))
+}
+
+// testClock is a clock the test moves; safe for concurrent use.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
