@@ -28,9 +28,8 @@ func infoToken(t *testing.T, user, name string) string {
 	return tok
 }
 
-// TestPresenceAndJoinLeave runs two connections in one channel. (Two nodes
-// on one Redis engine run the same checks once that engine exists: joins,
-// leaves and presence go through the engine either way.)
+// TestPresenceAndJoinLeave runs two connections in one channel on one node;
+// cluster_presence_test.go runs them across two nodes on Redis.
 func TestPresenceAndJoinLeave(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, presenceConfig)
