@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -13,48 +14,51 @@ import (
 // Config is the server configuration in the seed's flat key style
 // (PROTOCOL.md §10). The zero value is not usable: start from Default().
 type Config struct {
-	TokenHMACSecretKey         string   `json:"token_hmac_secret_key,omitempty"`
-	TokenHMACPreviousSecretKey string   `json:"token_hmac_previous_secret_key,omitempty"`
-	TokenRSAPublicKey          string   `json:"token_rsa_public_key,omitempty"`
-	TokenECDSAPublicKey        string   `json:"token_ecdsa_public_key,omitempty"`
-	TokenJWKSPublicEndpoint    string   `json:"token_jwks_public_endpoint,omitempty"`
-	TokenAudience              string   `json:"token_audience,omitempty"`
-	TokenIssuer                string   `json:"token_issuer,omitempty"`
-	UniWebSocket               bool     `json:"uni_websocket,omitempty"`
-	UniMessageSizeLimit        int      `json:"uni_websocket_message_size_limit,omitempty"`
-	UniJoinPushMessages        bool     `json:"uni_websocket_join_push_messages,omitempty"`
-	UserSubscribeToPersonal    bool     `json:"user_subscribe_to_personal,omitempty"`
-	UserPersonalNamespace      string   `json:"user_personal_channel_namespace,omitempty"`
-	APIKey                     string   `json:"api_key,omitempty"`
-	APIInsecure                bool     `json:"api_insecure,omitempty"`
-	AllowedOrigins             []string `json:"allowed_origins,omitempty"`
-	Port                       Port     `json:"port,omitempty"`
-	Address                    string   `json:"address,omitempty"`
-	PingInterval               Duration `json:"ping_interval,omitempty"`
-	PongTimeout                Duration `json:"pong_timeout,omitempty"`
-	ClientQueueMaxSize         int      `json:"client_queue_max_size,omitempty"`
-	ClientChannelLimit         int      `json:"client_channel_limit,omitempty"`
-	ClientStaleCloseDelay      Duration `json:"client_stale_close_delay,omitempty"`
-	ClientExpiredCloseDelay    Duration `json:"client_expired_close_delay,omitempty"`
-	ClientRecoveryMaxPubLimit  int      `json:"client_recovery_max_publication_limit,omitempty"`
-	ChannelMaxLength           int      `json:"channel_max_length,omitempty"`
-	AllowAnonymousConnect      bool     `json:"allow_anonymous_connect_without_token,omitempty"`
-	ClientInsecure             bool     `json:"client_insecure,omitempty"`
-	ClientConnectionLimit      int      `json:"client_connection_limit,omitempty"`
-	ClientConnectionRateLimit  int      `json:"client_connection_rate_limit,omitempty"`
-	ClientUserConnectionLimit  int      `json:"client_user_connection_limit,omitempty"`
-	ClientConnectSubsLimit     int      `json:"client_connect_subs_limit,omitempty"`
-	ClientWriteTimeout         Duration `json:"client_write_timeout,omitempty"`
-	HTTPReadHeaderTimeout      Duration `json:"http_read_header_timeout,omitempty"`
-	APIMaxBodySize             int      `json:"api_max_body_size,omitempty"`
-	APITimeout                 Duration `json:"api_timeout,omitempty"`
-	APIBroadcastMaxChannels    int      `json:"api_broadcast_max_channels,omitempty"`
-	ProxyConnectEndpoint       string   `json:"proxy_connect_endpoint,omitempty"`
-	ProxyConnectTimeout        Duration `json:"proxy_connect_timeout,omitempty"`
-	ShutdownTimeout            Duration `json:"shutdown_timeout,omitempty"`
-	Engine                     string   `json:"engine,omitempty"`
-	RedisAddress               string   `json:"redis_address,omitempty"`
-	RedisPrefix                string   `json:"redis_prefix,omitempty"`
+	TokenHMACSecretKey         string `json:"token_hmac_secret_key,omitempty"`
+	TokenHMACPreviousSecretKey string `json:"token_hmac_previous_secret_key,omitempty"`
+	// TokenHMACPreviousSecretKeyValidUntil ends the previous key's use (Unix
+	// seconds; 0: no end), as in Centrifugo v6.
+	TokenHMACPreviousSecretKeyValidUntil int64    `json:"token_hmac_previous_secret_key_valid_until,omitempty"`
+	TokenRSAPublicKey                    string   `json:"token_rsa_public_key,omitempty"`
+	TokenECDSAPublicKey                  string   `json:"token_ecdsa_public_key,omitempty"`
+	TokenJWKSPublicEndpoint              string   `json:"token_jwks_public_endpoint,omitempty"`
+	TokenAudience                        string   `json:"token_audience,omitempty"`
+	TokenIssuer                          string   `json:"token_issuer,omitempty"`
+	UniWebSocket                         bool     `json:"uni_websocket,omitempty"`
+	UniMessageSizeLimit                  int      `json:"uni_websocket_message_size_limit,omitempty"`
+	UniJoinPushMessages                  bool     `json:"uni_websocket_join_push_messages,omitempty"`
+	UserSubscribeToPersonal              bool     `json:"user_subscribe_to_personal,omitempty"`
+	UserPersonalNamespace                string   `json:"user_personal_channel_namespace,omitempty"`
+	APIKey                               string   `json:"api_key,omitempty"`
+	APIInsecure                          bool     `json:"api_insecure,omitempty"`
+	AllowedOrigins                       []string `json:"allowed_origins,omitempty"`
+	Port                                 Port     `json:"port,omitempty"`
+	Address                              string   `json:"address,omitempty"`
+	PingInterval                         Duration `json:"ping_interval,omitempty"`
+	PongTimeout                          Duration `json:"pong_timeout,omitempty"`
+	ClientQueueMaxSize                   int      `json:"client_queue_max_size,omitempty"`
+	ClientChannelLimit                   int      `json:"client_channel_limit,omitempty"`
+	ClientStaleCloseDelay                Duration `json:"client_stale_close_delay,omitempty"`
+	ClientExpiredCloseDelay              Duration `json:"client_expired_close_delay,omitempty"`
+	ClientRecoveryMaxPubLimit            int      `json:"client_recovery_max_publication_limit,omitempty"`
+	ChannelMaxLength                     int      `json:"channel_max_length,omitempty"`
+	AllowAnonymousConnect                bool     `json:"allow_anonymous_connect_without_token,omitempty"`
+	ClientInsecure                       bool     `json:"client_insecure,omitempty"`
+	ClientConnectionLimit                int      `json:"client_connection_limit,omitempty"`
+	ClientConnectionRateLimit            int      `json:"client_connection_rate_limit,omitempty"`
+	ClientUserConnectionLimit            int      `json:"client_user_connection_limit,omitempty"`
+	ClientConnectSubsLimit               int      `json:"client_connect_subs_limit,omitempty"`
+	ClientWriteTimeout                   Duration `json:"client_write_timeout,omitempty"`
+	HTTPReadHeaderTimeout                Duration `json:"http_read_header_timeout,omitempty"`
+	APIMaxBodySize                       int      `json:"api_max_body_size,omitempty"`
+	APITimeout                           Duration `json:"api_timeout,omitempty"`
+	APIBroadcastMaxChannels              int      `json:"api_broadcast_max_channels,omitempty"`
+	ProxyConnectEndpoint                 string   `json:"proxy_connect_endpoint,omitempty"`
+	ProxyConnectTimeout                  Duration `json:"proxy_connect_timeout,omitempty"`
+	ShutdownTimeout                      Duration `json:"shutdown_timeout,omitempty"`
+	Engine                               string   `json:"engine,omitempty"`
+	RedisAddress                         string   `json:"redis_address,omitempty"`
+	RedisPrefix                          string   `json:"redis_prefix,omitempty"`
 
 	// ChannelOptions apply to channels without a namespace.
 	ChannelOptions
@@ -128,8 +132,16 @@ func keyErr(key, format string, args ...any) error {
 }
 
 // Validate checks the configuration and fills in derived values (compiled
-// regexes, zero limits replaced by defaults). Each problem names its key.
+// regexes, zero limits replaced by defaults). It reports every problem it
+// finds, each a *ConfigError naming its key, joined with errors.Join; the
+// first one comes first.
 func (c *Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	def := Default()
 	if c.UniMessageSizeLimit <= 0 {
 		c.UniMessageSizeLimit = def.UniMessageSizeLimit
@@ -138,16 +150,17 @@ func (c *Config) Validate() error {
 		c.ChannelMaxLength = def.ChannelMaxLength
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return keyErr("port", "%d is not a TCP port", c.Port)
+		add(keyErr("port", "%d is not a TCP port", c.Port))
 	}
-	if c.PingInterval <= 0 {
-		return keyErr("ping_interval", "must be positive")
+	switch {
+	case c.PingInterval <= 0:
+		add(keyErr("ping_interval", "must be positive"))
+	case c.PongTimeout <= 0:
+	case c.PingInterval <= c.PongTimeout:
+		add(keyErr("ping_interval", "%s must be greater than pong_timeout %s", c.PingInterval, c.PongTimeout))
 	}
 	if c.PongTimeout <= 0 {
-		return keyErr("pong_timeout", "must be positive")
-	}
-	if c.PingInterval <= c.PongTimeout {
-		return keyErr("ping_interval", "%s must be greater than pong_timeout %s", c.PingInterval, c.PongTimeout)
+		add(keyErr("pong_timeout", "must be positive"))
 	}
 	for _, k := range []struct {
 		key string
@@ -164,70 +177,75 @@ func (c *Config) Validate() error {
 		{"api_broadcast_max_channels", c.APIBroadcastMaxChannels},
 	} {
 		if k.v < 0 {
-			return keyErr(k.key, "must not be negative")
+			add(keyErr(k.key, "must not be negative"))
 		}
+	}
+	if c.TokenHMACPreviousSecretKeyValidUntil < 0 {
+		add(keyErr("token_hmac_previous_secret_key_valid_until", "must not be negative (a Unix time in seconds, 0 for no end)"))
 	}
 	switch c.Engine {
 	case "", "memory":
 		c.Engine = "memory"
 	case "redis":
 		if c.RedisAddress == "" {
-			return keyErr("redis_address", "required when engine is redis")
+			add(keyErr("redis_address", "required when engine is redis"))
 		}
 	default:
-		return keyErr("engine", "%q is not an engine (memory or redis)", c.Engine)
+		add(keyErr("engine", "%q is not an engine (memory or redis)", c.Engine))
 	}
-	if err := c.ChannelOptions.validate(""); err != nil {
-		return err
-	}
+	add(c.ChannelOptions.validate(""))
 	seen := map[string]bool{}
 	for i := range c.Namespaces {
 		ns := &c.Namespaces[i]
 		if !ValidNamespaceName(ns.Name) {
-			return keyErr("namespaces", "namespace name %q must match %s", ns.Name, namespaceNameRegex)
+			add(keyErr("namespaces", "namespace name %q must match %s", ns.Name, namespaceNameRegex))
+			continue
 		}
 		if seen[ns.Name] {
-			return keyErr("namespaces", "namespace %q defined twice", ns.Name)
+			add(keyErr("namespaces", "namespace %q defined twice", ns.Name))
+			continue
 		}
 		seen[ns.Name] = true
-		if err := ns.ChannelOptions.validate("namespaces[" + ns.Name + "]."); err != nil {
-			return err
-		}
+		add(ns.ChannelOptions.validate("namespaces[" + ns.Name + "]."))
 	}
 	if c.UserPersonalNamespace != "" && !seen[c.UserPersonalNamespace] {
-		return keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace)
+		add(keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (o *ChannelOptions) validate(prefix string) error {
-	if o.HistorySize < 0 {
-		return keyErr(prefix+"history_size", "must not be negative")
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, keyErr(prefix+key, format, args...))
 	}
-	if o.HistorySize > 0 && o.HistoryTTL <= 0 {
-		return keyErr(prefix+"history_ttl", "must be set when history_size is set")
-	}
-	if o.HistoryTTL > 0 && o.HistorySize <= 0 {
-		return keyErr(prefix+"history_size", "must be set when history_ttl is set")
+	switch {
+	case o.HistorySize < 0:
+		add("history_size", "must not be negative")
+	case o.HistorySize > 0 && o.HistoryTTL <= 0:
+		add("history_ttl", "must be set when history_size is set")
+	case o.HistoryTTL > 0 && o.HistorySize <= 0:
+		add("history_size", "must be set when history_ttl is set")
 	}
 	if (o.ForceRecovery || o.ForcePositioning) && !o.HistoryEnabled() {
 		key := "force_recovery"
 		if !o.ForceRecovery {
 			key = "force_positioning"
 		}
-		return keyErr(prefix+key, "needs history_size and history_ttl")
+		add(key, "needs history_size and history_ttl")
 	}
 	if o.HistoryMetaTTL > 0 && o.HistoryMetaTTL < o.HistoryTTL {
-		return keyErr(prefix+"history_meta_ttl", "must not be shorter than history_ttl")
+		add("history_meta_ttl", "must not be shorter than history_ttl")
 	}
 	if o.ChannelRegex != "" {
 		re, err := regexp.Compile(o.ChannelRegex)
 		if err != nil {
-			return keyErr(prefix+"channel_regex", "%v", err)
+			add("channel_regex", "%v", err)
+		} else {
+			o.channelRegexp = re
 		}
-		o.channelRegexp = re
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ListenAddr is the host:port the server listens on.

@@ -57,11 +57,14 @@ var (
 // TokenKeys are the keys a server verifies tokens with. An algorithm whose
 // key is not configured is refused.
 type TokenKeys struct {
-	HMAC     [][]byte // current secret first, then previous ones
-	RSA      crypto.PublicKey
-	ECDSA    crypto.PublicKey
-	Audience string
-	Issuer   string
+	HMAC [][]byte // current secret first, then previous ones
+	// PreviousValidUntil, when set, ends the use of the previous HMAC
+	// secrets (HMAC[1:]) at that time.
+	PreviousValidUntil time.Time
+	RSA                crypto.PublicKey
+	ECDSA              crypto.PublicKey
+	Audience           string
+	Issuer             string
 	// KeyFunc, when set, resolves keys by header (JWKS); it is tried for
 	// asymmetric algorithms before RSA and ECDSA.
 	KeyFunc func(alg, kid string) (crypto.PublicKey, error)
@@ -75,6 +78,9 @@ func TokenKeysFromConfig(c *Config) (*TokenKeys, error) {
 	}
 	if c.TokenHMACPreviousSecretKey != "" {
 		k.HMAC = append(k.HMAC, []byte(c.TokenHMACPreviousSecretKey))
+		if c.TokenHMACPreviousSecretKeyValidUntil > 0 {
+			k.PreviousValidUntil = time.Unix(c.TokenHMACPreviousSecretKeyValidUntil, 0)
+		}
 	}
 	if c.TokenRSAPublicKey != "" {
 		pub, err := jwt.ParseRSAPublicKeyFromPEM([]byte(c.TokenRSAPublicKey))
@@ -105,12 +111,34 @@ func (k *TokenKeys) Empty() bool {
 // algorithm, aud, iss, a channel claim) wins over expiry. A token whose nbf
 // is still in the future is invalid here (Centrifugo v6 calls it expired).
 func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credentials, error) {
+	creds, _, err := k.VerifyConnectTokenKey(token, now)
+	return creds, err
+}
+
+// TokenKey names the configured key whose signature a token carries.
+type TokenKey string
+
+// The keys VerifyConnectTokenKey reports.
+const (
+	KeyHMAC         TokenKey = "token_hmac_secret_key"
+	KeyHMACPrevious TokenKey = "token_hmac_previous_secret_key"
+	KeyRSA          TokenKey = "token_rsa_public_key"
+	KeyECDSA        TokenKey = "token_ecdsa_public_key"
+	KeyJWKS         TokenKey = "token_jwks_public_endpoint"
+)
+
+// VerifyConnectTokenKey is VerifyConnectToken that also names the key the
+// signature matched, or "" when no configured key matched it. A token can
+// carry a valid signature and still be refused for its claims; the key is
+// reported then too.
+func (k *TokenKeys) VerifyConnectTokenKey(token string, now time.Time) (*Credentials, TokenKey, error) {
 	// The signature first; claims are validated below, in Centrifugo's order.
 	parser := jwt.NewParser(jwt.WithValidMethods(k.methods()), jwt.WithoutClaimsValidation())
 	var claims *ConnectClaims
 	var lastErr error
+	var used TokenKey
 	verified := false
-	for _, key := range k.candidates() {
+	for _, key := range k.candidates(now, &used) {
 		claims = &ConnectClaims{}
 		_, err := parser.ParseWithClaims(token, claims, key)
 		if err == nil {
@@ -126,8 +154,14 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 		if lastErr == nil {
 			lastErr = errors.New("no verification key configured")
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
+		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
 	}
+	creds, err := k.checkClaims(claims, now)
+	return creds, used, err
+}
+
+// checkClaims validates the claims of a token whose signature is good.
+func (k *TokenKeys) checkClaims(claims *ConnectClaims, now time.Time) (*Credentials, error) {
 	opts := []jwt.ParserOption{jwt.WithTimeFunc(func() time.Time { return now })}
 	if k.Audience != "" {
 		opts = append(opts, jwt.WithAudience(k.Audience))
@@ -212,20 +246,25 @@ func (k *TokenKeys) methods() []string {
 	return m
 }
 
-// candidates returns one keyfunc per HMAC secret (to support rotation),
-// or a single one picking the asymmetric key by algorithm.
-func (k *TokenKeys) candidates() []jwt.Keyfunc {
+// candidates returns one keyfunc per HMAC secret (to support rotation;
+// previous secrets only until PreviousValidUntil), the first also picking
+// the asymmetric key by algorithm. Each records the key it hands out in
+// *used.
+func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []jwt.Keyfunc {
 	asym := func(t *jwt.Token) (any, error) {
+		*used = ""
 		kid, _ := t.Header["kid"].(string)
 		switch t.Method.(type) {
 		case *jwt.SigningMethodHMAC:
 			if len(k.HMAC) == 0 {
 				return nil, errors.New("no HMAC key configured")
 			}
+			*used = KeyHMAC
 			return k.HMAC[0], nil
 		case *jwt.SigningMethodRSA:
 			if k.KeyFunc != nil {
 				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+					*used = KeyJWKS
 					return key, nil
 				} else if k.RSA == nil {
 					return nil, err
@@ -234,10 +273,12 @@ func (k *TokenKeys) candidates() []jwt.Keyfunc {
 			if k.RSA == nil {
 				return nil, errors.New("no RSA key configured")
 			}
+			*used = KeyRSA
 			return k.RSA, nil
 		case *jwt.SigningMethodECDSA:
 			if k.KeyFunc != nil {
 				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+					*used = KeyJWKS
 					return key, nil
 				} else if k.ECDSA == nil {
 					return nil, err
@@ -246,21 +287,26 @@ func (k *TokenKeys) candidates() []jwt.Keyfunc {
 			if k.ECDSA == nil {
 				return nil, errors.New("no ECDSA key configured")
 			}
+			*used = KeyECDSA
 			return k.ECDSA, nil
 		case *jwt.SigningMethodEd25519:
 			if k.KeyFunc != nil {
+				*used = KeyJWKS
 				return k.KeyFunc(t.Method.Alg(), kid)
 			}
 		}
 		return nil, fmt.Errorf("algorithm %s not allowed", t.Method.Alg())
 	}
 	out := []jwt.Keyfunc{asym}
+	if !k.PreviousValidUntil.IsZero() && !now.Before(k.PreviousValidUntil) {
+		return out
+	}
 	for _, secret := range k.HMAC[min(1, len(k.HMAC)):] {
-		secret := secret
 		out = append(out, func(t *jwt.Token) (any, error) {
 			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
 				return nil, errors.New("not an HMAC token")
 			}
+			*used = KeyHMACPrevious
 			return secret, nil
 		})
 	}
