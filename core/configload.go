@@ -21,35 +21,6 @@ import (
 // EnvPrefix prefixes every configuration key in the environment.
 const EnvPrefix = "UNIWS_"
 
-// LoadConfig reads a configuration file (JSON, YAML or TOML, chosen by the
-// file extension; an empty path means no file), applies UNIWS_<KEY>
-// environment overrides through getenv (nil for none), fills in defaults and
-// validates the result.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	var raw map[string]any
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
-		}
-		raw, err = parseConfig(filepath.Ext(path), data)
-		if err != nil {
-			return nil, fmt.Errorf("parse config %s: %w", path, err)
-		}
-	}
-	return buildConfig(raw, getenv)
-}
-
-// ParseConfig decodes configuration bytes in the given format ("json",
-// "yaml" or "toml"), applies the environment and validates.
-func ParseConfig(format string, data []byte, getenv func(string) string) (*Config, error) {
-	raw, err := parseConfig("."+format, data)
-	if err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
-	}
-	return buildConfig(raw, getenv)
-}
-
 func parseConfig(ext string, data []byte) (map[string]any, error) {
 	raw := map[string]any{}
 	switch strings.ToLower(ext) {
@@ -73,57 +44,6 @@ func parseConfig(ext string, data []byte) (map[string]any, error) {
 		raw = map[string]any{}
 	}
 	return raw, nil
-}
-
-func buildConfig(raw map[string]any, getenv func(string) string) (*Config, error) {
-	cfg := Default()
-	fields := configFields(&cfg)
-	if raw == nil {
-		raw = map[string]any{}
-	}
-	fromEnv := map[string]bool{}
-	if getenv != nil {
-		for _, key := range ConfigKeys() {
-			v := getenv(EnvPrefix + strings.ToUpper(key))
-			if v == "" {
-				continue
-			}
-			parsed, err := envValue(fields[key], v)
-			if err != nil {
-				return nil, &ConfigError{Key: key, Err: fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)}
-			}
-			raw[key] = parsed
-			fromEnv[key] = true
-		}
-	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		f, ok := fields[key]
-		if !ok {
-			return nil, &ConfigError{Key: key, Err: errors.New("unknown key")}
-		}
-		b, err := json.Marshal(raw[key])
-		if err != nil {
-			return nil, &ConfigError{Key: key, Err: err}
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(f.Addr().Interface()); err != nil {
-			err = cleanJSONError(err)
-			if fromEnv[key] {
-				err = fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)
-			}
-			return nil, &ConfigError{Key: key, Err: err}
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
 }
 
 // configFields maps each configuration key to its field in cfg, including
