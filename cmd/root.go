@@ -45,6 +45,8 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		newGentokenCmd(f, nil),
 		newPublishCmd(f, nil),
 		newWatchCmd(f, nil),
+		newGenconfigCmd(f, nil),
+		newCheckconfigCmd(f, nil),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)

@@ -75,11 +75,14 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		}
 		choice.Path, choice.From = choice.Dev, "development config"
 	}
-	cfg, err := core.LoadConfig(choice.Path, f.ios.Getenv)
+	cfg, rep, err := core.LoadConfigReport(choice.Path, f.ios.Getenv)
 	if err != nil {
-		return fmt.Errorf("load config %s: %w", choice.Path, err)
+		return fmt.Errorf("load config %s (run 'uniws checkconfig -c %s' for every problem explained): %w", choice.Path, choice.Path, err)
 	}
-	log.Info("using config", "path", choice.Path, "from", choice.From)
+	log.Info("using config", "path", choice.Path, "from", choice.From, "centrifugo_style", rep.Centrifugo)
+	for _, w := range rep.Warnings {
+		log.Warn("config: " + w)
+	}
 	if opts.PortSet {
 		cfg.Port = core.Port(opts.Port)
 	}

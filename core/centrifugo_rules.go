@@ -180,3 +180,17 @@ func notApplicable(path string) string {
 	}
 	return reason
 }
+
+// CentrifugoKey returns the Centrifugo v6 key that maps onto a flat key,
+// for messages about a Centrifugo-style file.
+func CentrifugoKey(flat string) (string, bool) {
+	for _, kv := range centrifugoMapped() {
+		if kv[1] == flat {
+			return kv[0], true
+		}
+	}
+	if channelOptionKeys()[flat] {
+		return "channel.without_namespace." + flat, true
+	}
+	return "", false
+}

@@ -145,25 +145,49 @@ func DevConfig() map[string]any {
 	}
 }
 
+// ConfigFormat is the format LoadConfig reads a file in, by its extension:
+// "yaml", "toml" or "json" (any other extension).
+func ConfigFormat(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return "yaml"
+	case ".toml":
+		return "toml"
+	}
+	return "json"
+}
+
+// EncodeConfig encodes a configuration map as "json" (indented), "yaml" or
+// "toml", keys sorted.
+func EncodeConfig(format string, cfg map[string]any) ([]byte, error) {
+	var data []byte
+	var err error
+	switch format {
+	case "yaml":
+		data, err = yaml.Marshal(cfg)
+	case "toml":
+		var buf bytes.Buffer
+		err = toml.NewEncoder(&buf).Encode(cfg)
+		data = buf.Bytes()
+	case "json":
+		data, err = json.MarshalIndent(cfg, "", "  ")
+		data = append(data, '\n')
+	default:
+		return nil, fmt.Errorf("encode config: unknown format %q (json, yaml or toml)", format)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return data, nil
+}
+
 // WriteConfigFile writes a configuration map to path in the format its
 // extension names, creating parent directories. It refuses to overwrite an
 // existing file unless force is set.
 func WriteConfigFile(path string, cfg map[string]any, force bool) error {
-	var data []byte
-	var err error
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
-		data, err = yaml.Marshal(cfg)
-	case ".toml":
-		var buf bytes.Buffer
-		err = toml.NewEncoder(&buf).Encode(cfg)
-		data = buf.Bytes()
-	default:
-		data, err = json.MarshalIndent(cfg, "", "  ")
-		data = append(data, '\n')
-	}
+	data, err := EncodeConfig(ConfigFormat(path), cfg)
 	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create config dir: %w", err)
