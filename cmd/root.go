@@ -47,6 +47,7 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		newWatchCmd(f, nil),
 		newGenconfigCmd(f, nil),
 		newCheckconfigCmd(f, nil),
+		newChecktokenCmd(f, nil),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
