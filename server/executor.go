@@ -38,6 +38,7 @@ func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.Pu
 	if !json.Valid(req.Data) {
 		return nil, core.ErrBadRequest.Err()
 	}
+	start := time.Now()
 	sp, err := e.n.broker.Publish(ctx, req.Channel, req.Data, broker.PublishOptions{
 		HistorySize:    opts.HistorySize,
 		HistoryTTL:     opts.HistoryTTL.D(),
@@ -46,7 +47,9 @@ func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.Pu
 		Tags:           req.Tags,
 		IdempotencyKey: req.IdempotencyKey,
 	})
+	e.n.metrics.BrokerPublish.Observe(time.Since(start).Seconds())
 	if err != nil {
+		e.n.metrics.EngineError("publish")
 		return nil, err
 	}
 	return &api.PublishResult{Offset: sp.Offset, Epoch: sp.Epoch}, nil
@@ -57,7 +60,11 @@ func (e executor) control(ctx context.Context, c control) error {
 	if err != nil {
 		return err
 	}
-	return e.n.broker.PublishControl(ctx, data)
+	if err := e.n.broker.PublishControl(ctx, data); err != nil {
+		e.n.metrics.EngineError("control")
+		return err
+	}
+	return nil
 }
 
 func (e executor) Disconnect(ctx context.Context, req *api.DisconnectRequest) error {
@@ -114,6 +121,7 @@ func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.Hi
 		return nil, core.ErrUnrecoverablePos.Err()
 	}
 	if err != nil {
+		e.n.metrics.EngineError("history")
 		return nil, err
 	}
 	if pubs == nil {
@@ -130,7 +138,11 @@ func (e executor) HistoryRemove(ctx context.Context, req *api.ChannelRequest) er
 	if !opts.HistoryEnabled() {
 		return core.ErrNotAvailable.Err()
 	}
-	return e.n.broker.RemoveHistory(ctx, req.Channel)
+	if err := e.n.broker.RemoveHistory(ctx, req.Channel); err != nil {
+		e.n.metrics.EngineError("history_remove")
+		return err
+	}
+	return nil
 }
 
 func (e executor) Channels(_ context.Context, req *api.ChannelsRequest) (*api.ChannelsResult, error) {
@@ -160,5 +172,6 @@ func (e executor) Info(context.Context) (*api.InfoResult, error) {
 		NumChannels: len(e.n.hub.Channels()),
 		Uptime:      int64(time.Since(e.n.started) / time.Second),
 		MemoryBytes: ms.Sys,
+		Process:     &api.ProcessInfo{RSS: processRSS()},
 	}}}, nil
 }
