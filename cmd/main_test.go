@@ -145,7 +145,15 @@ func TestFlagsToOptions(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if *s != (serveOptions{Port: 0, PortSet: true, LogLevel: "debug"}) {
+	if *s != (serveOptions{Port: 0, PortSet: true, LogLevel: "debug", LogFormat: "text", DebugAddr: defaultDebugAddress}) {
+		t.Errorf("serve options %+v", s)
+	}
+	cmd = newServeCmd(f, func(_ context.Context, o *serveOptions) error { s = o; return nil })
+	cmd.SetArgs([]string{"--log-format", "json", "--debug", "--debug-address", "127.0.0.1:7070"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if *s != (serveOptions{LogLevel: "info", LogFormat: "json", Debug: true, DebugAddr: "127.0.0.1:7070"}) {
 		t.Errorf("serve options %+v", s)
 	}
 }
