@@ -48,6 +48,7 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		newGenconfigCmd(f, nil),
 		newCheckconfigCmd(f, nil),
 		newChecktokenCmd(f, nil),
+		newDoctorCmd(f, nil),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
