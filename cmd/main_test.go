@@ -157,3 +157,20 @@ func TestFlagsToOptions(t *testing.T) {
 		t.Errorf("serve options %+v", s)
 	}
 }
+
+// Every command's exit codes are the documented ones.
+func TestNewCommandsExitCodesAreDocumented(t *testing.T) {
+	t.Parallel()
+	r := newTestEnv(t).run("help", "exit-codes")
+	for _, s := range []string{"checkconfig found a problem", "checktoken found a token", "doctor had a failed check", "genconfig found the file", "unknown shell"} {
+		if !strings.Contains(r.out.String(), s) {
+			t.Errorf("help exit-codes lacks %q:\n%s", s, r.out)
+		}
+	}
+	r = newTestEnv(t).run("--help")
+	for _, c := range []string{"genconfig", "checkconfig", "checktoken", "doctor", "completion"} {
+		if !strings.Contains(r.out.String(), "  "+c+" ") {
+			t.Errorf("root help does not list %s:\n%s", c, r.out)
+		}
+	}
+}

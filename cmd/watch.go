@@ -90,6 +90,10 @@ with --fail-on-gap.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print NDJSON even on a terminal")
 	fl.BoolVar(&opts.ShowPings, "show-pings", false, "print pings ({}) on stdout too")
 	fl.BoolVar(&opts.FailOnGap, "fail-on-gap", false, "exit 6 when a reconnect cannot recover missed publications")
+	// --sub completes from the server's channels API, with the API key of
+	// $UNIWS_API_KEY or the configuration.
+	var noKey string
+	_ = cmd.RegisterFlagCompletionFunc("sub", channelCompletion(f, serverTarget{&opts.Server, &noKey, &opts.ConfigPath}))
 	return cmd
 }
 
