@@ -45,7 +45,7 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 		events: make(chan Event, o.EventBuffer),
 		cancel: cancel,
 		done:   make(chan struct{}),
-		pos:    newPositions(),
+		pos:    newPositions(o.Since),
 	}
 	go c.run(ctx)
 	return c, nil

@@ -40,6 +40,10 @@ type Options struct {
 	// Subs are channels the client asks for, beyond those its token and the
 	// server's configuration grant.
 	Subs []string
+	// Since gives starting positions: the first connect request asks to
+	// recover these channels from there (recover:true with offset and
+	// epoch), as every reconnect does for the positions the Conn tracks.
+	Since map[string]Position
 	// Data is passed to the server's connect proxy.
 	Data json.RawMessage
 	// Name and Version identify the client application; Name defaults to

@@ -15,7 +15,13 @@ type positions struct {
 	m map[string]Position
 }
 
-func newPositions() *positions { return &positions{m: map[string]Position{}} }
+func newPositions(since map[string]Position) *positions {
+	m := maps.Clone(since)
+	if m == nil {
+		m = map[string]Position{}
+	}
+	return &positions{m: m}
+}
 
 // request builds the connect request's subs: the wanted channels plain, and
 // every tracked channel with recover:true and its position.

@@ -78,7 +78,7 @@ func TestRecoveryPositionsSentOnReconnect(t *testing.T) {
 
 func TestPositionsFollowSubscribeAndUnsubscribe(t *testing.T) {
 	t.Parallel()
-	p := newPositions()
+	p := newPositions(nil)
 	p.connect(&core.Connect{Subs: map[string]*core.SubscribeResult{"a": {Recoverable: true, Epoch: "x", Offset: 1}, "b": {}}}, nil)
 	p.observe(&core.Push{Channel: "n", Subscribe: &core.Subscribe{Positioned: true, Epoch: "y", Offset: 7}})
 	p.observe(&core.Push{Channel: "n", Pub: &core.Publication{Offset: 8}})

@@ -115,7 +115,7 @@ func TestChecktokenExplains(t *testing.T) {
 			"expires:   2027-01-15T08:00:10Z (in 10s)", "conn ends: 2027-01-15T08:01:00Z (in 1m0s) (expire_at"}},
 		{"expire_at does not save an expired exp", "", hs("current", jwt.MapClaims{"aud": "app", "exp": now - 10, "expire_at": now + 60}), ExitError, []string{
 			"(EXPIRED 10s ago)", "disconnect 3005"}},
-		{"not valid yet", "", hs("current", jwt.MapClaims{"aud": "app", "nbf": now + 60}), ExitError, []string{"not before", "disconnect 3500"}},
+		{"not valid yet", "", hs("current", jwt.MapClaims{"aud": "app", "nbf": now + 60}), ExitError, []string{"not before", "disconnect 3005"}},
 		{"a channel claim is refused", "", hs("current", jwt.MapClaims{"aud": "app", "channel": "news"}), ExitError, []string{"disconnect 3500", "subscription tokens"}},
 		{"alg none", "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIn0.", ExitError, []string{`algorithm "none" is never accepted`}},
 		{"from stdin", hs("current", jwt.MapClaims{"sub": "s", "aud": "app"}) + "\n", "-", ExitOK, []string{"user:      s"}},

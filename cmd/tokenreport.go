@@ -126,6 +126,9 @@ func (r *tokenReport) run(token, cfgPath string) error {
 		r.line("result", "REFUSED: disconnect %d %q", refusal.code, refusal.code.Reason())
 		if refusal.code == core.CodeExpired && r.hint == "" {
 			r.hint = "mint a fresh token (its exp must be in the future), and check that the clocks of the token issuer and the server agree"
+			if nbf := r.dec.claims.NotBefore; nbf != nil && nbf.After(r.now) {
+				r.hint = "the token's nbf is still in the future: check that the clocks of the token issuer and the server agree"
+			}
 		}
 		if r.hint != "" {
 			r.line("fix", "%s", r.hint)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,11 @@ type watchOptions struct {
 	JSON       bool
 	ShowPings  bool
 	FailOnGap  bool
+	Buffer     int
+	Since      []string
+
+	// url is the endpoint actually dialled.
+	url string
 
 	// RunTUI shows the stream full-screen. watch calls it instead of
 	// printing NDJSON when stdout is a terminal and --json is not given.
@@ -42,13 +48,16 @@ type watchOptions struct {
 func newWatchCmd(f *factory, runF func(context.Context, *watchOptions) error) *cobra.Command {
 	opts := &watchOptions{}
 	opts.RunTUI = func(ctx context.Context, conn *client.Conn, opts *watchOptions) error {
-		fmt.Fprintln(f.ios.ErrOut, "the full-screen view is not available yet: printing NDJSON (--json hides this note)")
-		return streamNDJSON(ctx, f.ios, conn, opts)
+		return runWatchTUI(ctx, f.ios, conn, opts, opts.url)
 	}
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Connect to a uni_websocket endpoint and print every push",
-		Long: `Connect to a uni_websocket endpoint and print every push as it arrives, one
+		Long: `Connect to a uni_websocket endpoint and show every push as it arrives.
+
+On a terminal (without --json, --count or --timeout) watch opens a full-screen view: connection
+state, heartbeat, channels (granted and refused), and a scrollable log; press
+? there for the keys. Otherwise it prints every push as it arrives, one
 raw JSON line each (NDJSON) on stdout, exactly as the server sent it. The
 connect push comes first; publications recovered on a reconnect follow it as
 publication pushes of their own. Pings ({}) are reported on stderr unless
@@ -66,7 +75,8 @@ disconnect. Exit codes: 0 after --count publications or on Ctrl-C, 3 when
 --timeout passes before --count is reached (without --count, --timeout just
 bounds the watch and exits 0), 5 on a terminal disconnect, 6 on a recovery gap
 with --fail-on-gap.`,
-		Example: `  uniws watch -u test_user
+		Example: `  uniws watch -u test_user                 # full screen on a terminal
+  uniws watch -u test_user --json | jq .
   uniws watch --token "$TOKEN" --sub news --sub chat | jq .pub.data
   uniws watch -u test_user --count 1 --timeout 10s`,
 		Args: usageArgs(cobra.NoArgs),
@@ -90,6 +100,8 @@ with --fail-on-gap.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print NDJSON even on a terminal")
 	fl.BoolVar(&opts.ShowPings, "show-pings", false, "print pings ({}) on stdout too")
 	fl.BoolVar(&opts.FailOnGap, "fail-on-gap", false, "exit 6 when a reconnect cannot recover missed publications")
+	fl.IntVar(&opts.Buffer, "buffer", 1000, "entries the full-screen log keeps")
+	fl.StringArrayVar(&opts.Since, "since", nil, "start a channel from a known position, CH:OFFSET[:EPOCH] (repeatable)")
 	// --sub completes from the server's channels API, with the API key of
 	// $UNIWS_API_KEY or the configuration.
 	var noKey string
@@ -103,6 +115,8 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return usageErrorf(path, "--count must not be negative")
 	case opts.Timeout < 0:
 		return usageErrorf(path, "--timeout must not be negative")
+	case opts.Buffer < 1:
+		return usageErrorf(path, "--buffer must be at least 1")
 	case opts.Token != "" && opts.UserSet:
 		return usageErrorf(path, "--token and --user exclude each other")
 	}
@@ -126,8 +140,13 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		url = "ws://" + serverHostPort(c)
 	}
 	url = wsURL(url)
+	opts.url = url
 
-	dopts := client.Options{URL: url, Subs: opts.Subs, Version: buildVersion(), Reconnect: opts.Reconnect}
+	since, err := parseSince(opts.Since)
+	if err != nil {
+		return usageErrorf(path, "%v", err)
+	}
+	dopts := client.Options{URL: url, Subs: opts.Subs, Since: since, Version: buildVersion(), Reconnect: opts.Reconnect}
 	if !opts.UserSet {
 		dopts.Token = opts.Token
 		if dopts.Token == "" {
@@ -154,7 +173,8 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return &usageError{cmd: path, err: fmt.Errorf("--server: %w", err)}
 	}
 	defer conn.Close()
-	if f.ios.OutTTY && !opts.JSON && opts.RunTUI != nil {
+	// --count and --timeout are for scripts: they keep the stream mode.
+	if f.ios.OutTTY && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
 		return opts.RunTUI(ctx, conn, opts)
 	}
 	return streamNDJSON(ctx, f.ios, conn, opts)
@@ -177,4 +197,43 @@ func wsURL(s string) string {
 		s = scheme + "://" + rest + "/connection/uni_websocket"
 	}
 	return s
+}
+
+// parseSince reads --since values CH:OFFSET[:EPOCH]. Channel names may hold
+// ':' themselves, so the position is taken from the right: a numeric last
+// part is the offset; otherwise the last part is the epoch and the one
+// before it the offset.
+func parseSince(values []string) (map[string]client.Position, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]client.Position, len(values))
+	for _, v := range values {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 {
+			return nil, fmt.Errorf("--since %q: want CH:OFFSET[:EPOCH]", v)
+		}
+		var pos client.Position
+		last := parts[len(parts)-1]
+		if off, err := strconv.ParseUint(last, 10, 64); err == nil {
+			pos.Offset = off
+			parts = parts[:len(parts)-1]
+		} else {
+			if len(parts) < 3 {
+				return nil, fmt.Errorf("--since %q: want CH:OFFSET[:EPOCH]", v)
+			}
+			off, err := strconv.ParseUint(parts[len(parts)-2], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("--since %q: offset must be a number", v)
+			}
+			pos = client.Position{Offset: off, Epoch: last}
+			parts = parts[:len(parts)-2]
+		}
+		ch := strings.Join(parts, ":")
+		if ch == "" {
+			return nil, fmt.Errorf("--since %q: empty channel", v)
+		}
+		out[ch] = pos
+	}
+	return out, nil
 }

@@ -1,11 +1,18 @@
 package cmd
 
 import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/uniws/uniws/client"
 	"github.com/uniws/uniws/core"
 )
 
@@ -234,7 +241,7 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	if got := <-subs; len(got) != 2 || got["abc"] == nil || got["#test_user"] == nil {
 		t.Errorf("requested subs %v", got)
 	}
-	for _, s := range []string{"not subscribed to abc: the server refused it", "full-screen view is not available yet"} {
+	for _, s := range []string{"not subscribed to abc: the server refused it"} {
 		if !strings.Contains(r.errOut.String(), s) {
 			t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
 		}
@@ -244,6 +251,23 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	}
 	if r.out.String() != lines(connect1, pub1) {
 		t.Errorf("stdout %q", r.out)
+	}
+}
+
+// TestWatchFullScreen runs the full-screen view on a terminal: it shows the
+// stream and quits on q.
+func TestWatchFullScreen(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1, pub1)
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	e.outTTY = true
+	r := e.runIn("q", "watch", "--server", url, "--token", "t", "--sub", "abc")
+	r.expect(t, ExitOK)
+	if !strings.Contains(r.out.String(), "uniws") || !strings.Contains(r.out.String(), url) {
+		t.Errorf("screen lacks its header:\n%s", r.out)
 	}
 }
 
@@ -287,5 +311,73 @@ func TestWSURL(t *testing.T) {
 		if got := wsURL(in); got != want {
 			t.Errorf("wsURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	t.Parallel()
+	good := map[string]client.Position{
+		"news:5":             {Offset: 5},
+		"hist:r:7":           {Offset: 7},
+		"hist:r:7:abcdEFGH":  {Offset: 7, Epoch: "abcdEFGH"},
+		"#user:0:epochxyz":   {Offset: 0, Epoch: "epochxyz"},
+		"ns:a:b:12:qwertyui": {Offset: 12, Epoch: "qwertyui"},
+	}
+	for in, want := range good {
+		got, err := parseSince([]string{in})
+		if err != nil || len(got) != 1 {
+			t.Errorf("%q: %v %v", in, got, err)
+			continue
+		}
+		for _, pos := range got {
+			if pos != want {
+				t.Errorf("%q: got %+v, want %+v", in, pos, want)
+			}
+		}
+	}
+	for _, bad := range []string{"news", "news:x", ":5", "a:b:c"} {
+		if _, err := parseSince([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestWatchSinceRecovers starts watch from a known position on a real
+// server and gets the publications after it, marked as recovered.
+func TestWatchSinceRecovers(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	cfgPath := filepath.Join(t.TempDir(), "config.json")
+	cfg := `{"token_hmac_secret_key":"s","api_key":"k","port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) +
+		`,"namespaces":[{"name":"hist","history_size":10,"history_ttl":"300s","force_recovery":true,"allow_subscribe_for_client":true}]}`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setup = func(f *factory) {
+		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	serve := e.start(ctx, "", "serve", "-c", cfgPath)
+	serve.errOut.waitFor(t, "serving")
+	var epoch string
+	for i := 1; i <= 3; i++ {
+		pub := e.run("publish", "-c", cfgPath, "hist:a", `{"i":`+strconv.Itoa(i)+`}`)
+		pub.expect(t, ExitOK)
+		var res struct{ Epoch string }
+		if err := json.Unmarshal([]byte(pub.out.String()), &res); err != nil {
+			t.Fatalf("publish output %q", pub.out)
+		}
+		epoch = res.Epoch
+	}
+	w := e.run("watch", "-c", cfgPath, "-u", "u", "--since", "hist:a:1:"+epoch, "--count", "2", "--timeout", "20s")
+	w.expect(t, ExitOK)
+	lines := strings.Split(strings.TrimSpace(w.out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], `"offset":2`) || !strings.Contains(lines[2], `"offset":3`) {
+		t.Fatalf("watch output:\n%s", w.out)
 	}
 }

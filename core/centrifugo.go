@@ -157,12 +157,13 @@ func (m *cfMapping) mapValue(path, flat string, v any) {
 		}
 	}
 	if path == "engine.redis.address" || path == "broker.redis.address" {
-		addr, err := singleAddress(v)
-		if err != nil {
-			m.fail(path, err)
-			return
+		if list, ok := v.([]any); ok && len(list) > 1 {
+			// Several addresses: Centrifugo shards over them, and so does
+			// uniws with redis_addresses.
+			flat, v = "redis_addresses", list
+		} else {
+			v = singleAddress(v)
 		}
-		v = addr
 	}
 	if isEmptyList(v) || v == nil {
 		return

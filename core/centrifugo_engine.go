@@ -13,11 +13,14 @@ func (m *cfMapping) applyBroker() {
 		return
 	case "redis":
 		m.flat["engine"], m.origin["engine"] = "redis", "broker.type"
-		if v := lookupPath(m.tree, "broker.redis.address"); v != nil {
-			m.mapValue("broker.redis.address", "redis_address", v)
-		}
-		if v := lookupPath(m.tree, "broker.redis.prefix"); v != nil {
-			m.mapValue("broker.redis.prefix", "redis_prefix", v)
+		for _, kv := range [][2]string{
+			{"address", "redis_address"}, {"prefix", "redis_prefix"},
+			{"connect_timeout", "redis_connect_timeout"}, {"io_timeout", "redis_io_timeout"},
+			{"tls.enabled", "redis_tls"}, {"tls.insecure_skip_verify", "redis_tls_insecure_skip_verify"},
+		} {
+			if v := lookupPath(m.tree, "broker.redis."+kv[0]); v != nil {
+				m.mapValue("broker.redis."+kv[0], kv[1], v)
+			}
 		}
 	default:
 		m.fail("broker.type", fmt.Errorf("%q is not available in uniws (its engines are memory and redis)", t))
@@ -27,25 +30,23 @@ func (m *cfMapping) applyBroker() {
 // applyRedisDefault gives the redis engine Centrifugo's default address
 // when the file names none.
 func (m *cfMapping) applyRedisDefault() {
-	if m.flat["engine"] != "redis" || m.flat["redis_address"] != nil {
+	if m.flat["engine"] != "redis" || m.flat["redis_address"] != nil || m.flat["redis_addresses"] != nil {
 		return
 	}
-	if addr, err := singleAddress(lookupPath(m.defaults, "engine.redis.address")); err == nil && addr != nil {
+	if addr := singleAddress(lookupPath(m.defaults, "engine.redis.address")); addr != nil {
 		m.flat["redis_address"] = addr
 	}
 }
 
-// singleAddress reads a Redis address given as a string or a list of one.
-func singleAddress(v any) (any, error) {
+// singleAddress reads a Redis address given as a string or a list of one
+// (nil for an empty list).
+func singleAddress(v any) any {
 	list, ok := v.([]any)
 	if !ok {
-		return v, nil
+		return v
 	}
-	switch len(list) {
-	case 0:
-		return nil, nil
-	case 1:
-		return list[0], nil
+	if len(list) == 0 {
+		return nil
 	}
-	return nil, fmt.Errorf("%d addresses: uniws connects to one Redis server (no client-side sharding)", len(list))
+	return list[0]
 }

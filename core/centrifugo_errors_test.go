@@ -36,7 +36,7 @@ func TestCentrifugoProblemsNameNestedKeys(t *testing.T) {
 		{"handler prefix", `{"uni_websocket":{"handler_prefix":"/ws"}}`, []string{"uni_websocket.handler_prefix"}, []string{"/connection/uni_websocket"}},
 		{"unsupported audience regex", `{"client":{"token":{"audience_regex":"^a"}}}`, []string{"client.token.audience_regex"}, []string{"not supported", "client.token.audience"}},
 		{"unsupported TLS", `{"http_server":{"tls":{"enabled":true}}}`, []string{"http_server.tls.enabled"}, []string{"TLS"}},
-		{"redis sharding", `{"engine":{"type":"redis","redis":{"address":["a:1","b:2"]}}}`, []string{"engine.redis.address"}, []string{"one Redis"}},
+		{"bad redis address", `{"client":{"insecure":true},"engine":{"type":"redis","redis":{"address":"ftp://x"}}}`, []string{"engine.redis.address"}, []string{"scheme"}},
 		{"nats broker", `{"broker":{"enabled":true,"type":"nats"}}`, []string{"broker.type"}, []string{"nats"}},
 		{"port out of range", `{"http_server":{"port":70000}}`, []string{"http_server.port"}, nil},
 	}
@@ -116,6 +116,14 @@ func TestCentrifugoSpecialMappings(t *testing.T) {
 		{"redis engine, one address in a list", `{"client":{"insecure":true},"engine":{"type":"redis","redis":{"address":["redis://10.0.0.1:6379"],"prefix":"app"}}}`,
 			func(c *Config) bool {
 				return c.Engine == "redis" && c.RedisAddress == "redis://10.0.0.1:6379" && c.RedisPrefix == "app"
+			}},
+		{"redis engine sharded over several addresses", `{"client":{"insecure":true},"engine":{"type":"redis","redis":{"address":["redis://a:6379","redis://b:6379"]}}}`,
+			func(c *Config) bool {
+				return c.RedisAddress == "" && slices.Equal(c.RedisAddresses, []string{"redis://a:6379", "redis://b:6379"})
+			}},
+		{"redis TLS and timeouts", `{"client":{"insecure":true},"engine":{"type":"redis","redis":{"address":"rediss://a:6380","connect_timeout":"2s","io_timeout":"3s","tls":{"enabled":true,"insecure_skip_verify":true}}}}`,
+			func(c *Config) bool {
+				return c.RedisTLS && c.RedisTLSInsecureSkipVerify && c.RedisConnectTimeout.D() == 2*time.Second && c.RedisIOTimeout.D() == 3*time.Second
 			}},
 		{"redis engine with Centrifugo's default address", `{"client":{"insecure":true},"engine":{"type":"redis"}}`,
 			func(c *Config) bool { return c.RedisAddress == "redis://127.0.0.1:6379" }},

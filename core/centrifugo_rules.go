@@ -58,6 +58,10 @@ func centrifugoMapped() [][2]string {
 		{"engine.type", "engine"},
 		{"engine.redis.address", "redis_address"},
 		{"engine.redis.prefix", "redis_prefix"},
+		{"engine.redis.connect_timeout", "redis_connect_timeout"},
+		{"engine.redis.io_timeout", "redis_io_timeout"},
+		{"engine.redis.tls.enabled", "redis_tls"},
+		{"engine.redis.tls.insecure_skip_verify", "redis_tls_insecure_skip_verify"},
 		{"shutdown.timeout", "shutdown_timeout"},
 	}
 }
@@ -67,7 +71,9 @@ func centrifugoMapped() [][2]string {
 func centrifugoSpecial(path string) bool {
 	switch path {
 	case "client.proxy.connect.enabled", "channel.history_meta_ttl",
-		"broker.enabled", "broker.type", "broker.redis.address", "broker.redis.prefix":
+		"broker.enabled", "broker.type", "broker.redis.address", "broker.redis.prefix",
+		"broker.redis.connect_timeout", "broker.redis.io_timeout",
+		"broker.redis.tls.enabled", "broker.redis.tls.insecure_skip_verify":
 		return true
 	}
 	return false
@@ -160,7 +166,7 @@ func notApplicable(path string) string {
 		{"consumers", "uniws consumes no queues; publish through the HTTP API"},
 		{"pid_file", "uniws writes no PID file"},
 		{"enable_unreleased_features", "uniws has no unreleased features to enable"},
-		{"engine.redis", "a Redis option uniws's engine does not implement (put user, password and db in the address URL)"},
+		{"engine.redis", "a Redis option uniws's engine does not implement (put user, password and db in the address URL: redis://user:password@host:6379/db)"},
 		{"engine", "uniws's engines are memory and redis"},
 		{"http_server", "uniws serves everything on one plain-HTTP listener"},
 		{"http_api", "an HTTP API option uniws does not implement"},

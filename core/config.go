@@ -57,6 +57,11 @@ type Config struct {
 	Engine                               string   `json:"engine,omitempty"`
 	RedisAddress                         string   `json:"redis_address,omitempty"`
 	RedisPrefix                          string   `json:"redis_prefix,omitempty"`
+	RedisAddresses                       []string `json:"redis_addresses,omitempty"`
+	RedisTLS                             bool     `json:"redis_tls,omitempty"`
+	RedisTLSInsecureSkipVerify           bool     `json:"redis_tls_insecure_skip_verify,omitempty"`
+	RedisConnectTimeout                  Duration `json:"redis_connect_timeout,omitempty"`
+	RedisIOTimeout                       Duration `json:"redis_io_timeout,omitempty"`
 
 	// ChannelOptions apply to channels without a namespace.
 	ChannelOptions
@@ -113,6 +118,8 @@ func Default() Config {
 		ShutdownTimeout:           Duration(5 * time.Second),
 		Engine:                    "memory",
 		RedisPrefix:               "uniws",
+		RedisConnectTimeout:       Duration(time.Second),
+		RedisIOTimeout:            Duration(time.Second),
 	}
 }
 
@@ -162,6 +169,22 @@ func (c *Config) Validate() error {
 	}
 	for _, k := range []struct {
 		key string
+		v   Duration
+	}{
+		{"client_stale_close_delay", c.ClientStaleCloseDelay},
+		{"client_expired_close_delay", c.ClientExpiredCloseDelay},
+		{"client_write_timeout", c.ClientWriteTimeout},
+		{"proxy_connect_timeout", c.ProxyConnectTimeout},
+		{"shutdown_timeout", c.ShutdownTimeout},
+		{"http_read_header_timeout", c.HTTPReadHeaderTimeout},
+		{"api_timeout", c.APITimeout},
+	} {
+		if k.v < 0 {
+			return keyErr(k.key, "must not be negative")
+		}
+	}
+	for _, k := range []struct {
+		key string
 		v   int
 	}{
 		{"client_queue_max_size", c.ClientQueueMaxSize},
@@ -185,9 +208,7 @@ func (c *Config) Validate() error {
 	case "", "memory":
 		c.Engine = "memory"
 	case "redis":
-		if c.RedisAddress == "" {
-			add(keyErr("redis_address", "required when engine is redis"))
-		}
+		add(c.validateRedis())
 	default:
 		add(keyErr("engine", "%q is not an engine (memory or redis)", c.Engine))
 	}

@@ -347,6 +347,10 @@ func TestValidationErrorsNameTheirKey(t *testing.T) {
 		{"bad channel_regex in namespace", `{"namespaces":[{"name":"ns","channel_regex":"[a-"}]}`, "namespaces[ns].channel_regex", nil},
 		{"negative limit", `{"client_channel_limit":-1}`, "client_channel_limit", []string{"negative"}},
 		{"negative queue", `{"client_queue_max_size":-5}`, "client_queue_max_size", []string{"negative"}},
+		{"negative stale delay", `{"client_stale_close_delay":"-1s"}`, "client_stale_close_delay", []string{"negative"}},
+		{"negative proxy timeout", `{"proxy_connect_timeout":-1}`, "proxy_connect_timeout", []string{"negative"}},
+		{"duration out of range", `{"client_stale_close_delay":1e300}`, "client_stale_close_delay", []string{"range"}},
+		{"ping out of range", `{"ping_interval":1e10}`, "ping_interval", []string{"range"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -477,5 +481,48 @@ func TestConfigErrorUnwraps(t *testing.T) {
 	err := error(&ConfigError{Key: "k", Err: inner})
 	if !errors.Is(err, inner) || err.Error() != `config key "k": boom` {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSecurityCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		json     string
+		err      bool
+		warnings []string // substrings, in order
+	}{
+		{"seed: no api key is a warning", `{"token_hmac_secret_key":"secret"}`, false, []string{"api_key is not set"}},
+		{"keys everywhere", `{"token_hmac_secret_key":"s","api_key":"k"}`, false, nil},
+		{"no way to connect", `{"api_key":"k"}`, true, nil},
+		{"proxy is a way to connect", `{"proxy_connect_endpoint":"http://127.0.0.1:1/connect","api_key":"k"}`, false, nil},
+		{"anonymous is a way to connect", `{"allow_anonymous_connect_without_token":true,"api_key":"k"}`, false, nil},
+		{"jwks is a key", `{"token_jwks_public_endpoint":"http://127.0.0.1:1/jwks","api_key":"k"}`, false, nil},
+		{"insecure modes warn", `{"client_insecure":true,"api_insecure":true}`, false, []string{"client_insecure", "api_insecure"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := ParseConfig("json", []byte(tc.json), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warnings, err := cfg.SecurityCheck()
+			if tc.err {
+				wantConfigErr(t, err, "token_hmac_secret_key")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != len(tc.warnings) {
+				t.Fatalf("warnings = %q, want %d", warnings, len(tc.warnings))
+			}
+			for i, w := range tc.warnings {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %d = %q, want %q", i, warnings[i], w)
+				}
+			}
+		})
 	}
 }

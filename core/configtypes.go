@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var n float64
 	if err := json.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("bad duration %s (want e.g. \"25s\")", b)
+	}
+	// Out of range, the conversion below would give an arbitrary value.
+	if ns := n * float64(time.Second); ns >= math.MaxInt64 || ns <= math.MinInt64 {
+		return fmt.Errorf("duration %s seconds out of range", b)
 	}
 	*d = Duration(n * float64(time.Second))
 	return nil

@@ -109,7 +109,7 @@ func (k *TokenKeys) Empty() bool {
 //
 // As in Centrifugo, every reason to call a token invalid (signature,
 // algorithm, aud, iss, a channel claim) wins over expiry. A token whose nbf
-// is still in the future is invalid here (Centrifugo v6 calls it expired).
+// is still in the future counts as expired (3005), as in Centrifugo v6.
 func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credentials, error) {
 	creds, _, err := k.VerifyConnectTokenKey(token, now)
 	return creds, err
@@ -158,8 +158,10 @@ func (k *TokenKeys) checkClaims(claims *ConnectClaims, now time.Time) (*Credenti
 		opts = append(opts, jwt.WithIssuer(k.Issuer))
 	}
 	err := jwt.NewValidator(opts...).Validate(claims)
-	timeOnly := err != nil && errors.Is(err, jwt.ErrTokenExpired) &&
-		!errors.Is(err, jwt.ErrTokenNotValidYet) && !errors.Is(err, jwt.ErrTokenInvalidAudience) &&
+	// Expired and not-yet-valid are both "expired" (3005), as in
+	// Centrifugo: the client may reconnect with a fresh token.
+	timeOnly := err != nil && (errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet)) &&
+		!errors.Is(err, jwt.ErrTokenInvalidAudience) &&
 		!errors.Is(err, jwt.ErrTokenInvalidIssuer) && !errors.Is(err, jwt.ErrTokenRequiredClaimMissing) &&
 		!errors.Is(err, jwt.ErrTokenUsedBeforeIssued)
 	switch {

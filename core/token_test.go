@@ -1,7 +1,9 @@
 package core
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -193,8 +195,8 @@ func TestVerifyConnectTokenTime(t *testing.T) {
 		{"nbf in the past", jwt.MapClaims{"sub": "u", "nbf": at(-time.Minute)}, nil, time.Time{}},
 		// Refused as invalid (3500). Centrifugo v6 answers it as expired
 		// (3005); the server's bad-input matrix pins 3500 for now.
-		{"nbf in the future", jwt.MapClaims{"sub": "u", "nbf": at(time.Minute)}, ErrTokenInvalid, time.Time{}},
-		{"nbf in the future on an expired token", jwt.MapClaims{"sub": "u", "exp": at(-time.Hour), "nbf": at(time.Minute)}, ErrTokenInvalid, time.Time{}},
+		{"nbf in the future", jwt.MapClaims{"sub": "u", "nbf": at(time.Minute)}, ErrTokenExpired, time.Time{}},
+		{"nbf in the future on an expired token", jwt.MapClaims{"sub": "u", "exp": at(-time.Hour), "nbf": at(time.Minute)}, ErrTokenExpired, time.Time{}},
 		{"iat in the future is not checked", jwt.MapClaims{"sub": "u", "iat": at(time.Hour)}, nil, time.Time{}},
 		{"expire_at overrides exp", jwt.MapClaims{"sub": "u", "exp": at(time.Hour), "expire_at": at(2 * time.Hour)}, nil, time.Unix(at(2*time.Hour), 0)},
 		{"expire_at alone", jwt.MapClaims{"sub": "u", "expire_at": at(time.Minute)}, nil, time.Unix(at(time.Minute), 0)},
@@ -586,5 +588,79 @@ func TestSignOptions(t *testing.T) {
 	}
 	if _, err := Sign(jwt.SigningMethodRS256, []byte("not a key"), TokenOptions{}); err == nil {
 		t.Error("Sign with a wrong key type succeeded")
+	}
+}
+
+func TestVerifyConnectTokenKeyFunc(t *testing.T) {
+	t.Parallel()
+	rsaKey, _ := rsaKeyPEM(t)
+	ecKey, _ := ecKeyPEM(t)
+	_, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fallbackRSA, _ := rsaKeyPEM(t)
+	byKid := map[string]crypto.PublicKey{
+		"rsa": &rsaKey.PublicKey, "ec": &ecKey.PublicKey, "ed": edPriv.Public(),
+	}
+	keyFunc := func(alg, kid string) (crypto.PublicKey, error) {
+		if k, ok := byKid[kid]; ok {
+			return k, nil
+		}
+		return nil, errors.New("unknown kid " + kid)
+	}
+	jwks := &TokenKeys{KeyFunc: keyFunc}
+	withFallback := &TokenKeys{KeyFunc: keyFunc, RSA: &fallbackRSA.PublicKey}
+	claims := jwt.MapClaims{"sub": "42"}
+	signKid := func(m jwt.SigningMethod, key any, kid string) string {
+		tok := jwt.NewWithClaims(m, claims)
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name  string
+		keys  *TokenKeys
+		token string
+		want  error
+	}{
+		{"RS256 by kid", jwks, signKid(jwt.SigningMethodRS256, rsaKey, "rsa"), nil},
+		{"ES256 by kid", jwks, signKid(jwt.SigningMethodES256, ecKey, "ec"), nil},
+		{"EdDSA by kid", jwks, signKid(jwt.SigningMethodEdDSA, edPriv, "ed"), nil},
+		{"unknown kid", jwks, signKid(jwt.SigningMethodRS256, rsaKey, "nope"), ErrTokenInvalid},
+		{"kid naming a key of another type", jwks, signKid(jwt.SigningMethodRS256, rsaKey, "ec"), ErrTokenInvalid},
+		{"HS256 refused with only a key set", jwks, signKid(jwt.SigningMethodHS256, []byte("secret"), "rsa"), ErrTokenInvalid},
+		{"unknown kid falls back to the RSA key", withFallback, signKid(jwt.SigningMethodRS256, fallbackRSA, "nope"), nil},
+		{"EdDSA without a key set", hmacKeys("secret"), signKid(jwt.SigningMethodEdDSA, edPriv, "ed"), ErrTokenInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			creds, err := tc.keys.VerifyConnectToken(tc.token, tokenNow())
+			wantTokenErr(t, err, tc.want)
+			if tc.want == nil && creds.User != "42" {
+				t.Errorf("User = %q", creds.User)
+			}
+		})
+	}
+	if jwks.Empty() {
+		t.Error("a key set alone is not Empty")
+	}
+}
+
+func TestUnverifiedCredentials(t *testing.T) {
+	t.Parallel()
+	tok := signClaims(t, jwt.SigningMethodHS256, []byte("any secret"), jwt.MapClaims{"sub": "u", "channels": []string{"a"}})
+	creds, err := UnverifiedCredentials(tok, tokenNow())
+	if err != nil || creds.User != "u" || len(creds.Channels) != 1 {
+		t.Errorf("creds %+v err %v", creds, err)
+	}
+	for _, bad := range []string{"", "bad", signClaims(t, jwt.SigningMethodHS256, []byte("x"), jwt.MapClaims{"channel": "a"})} {
+		if _, err := UnverifiedCredentials(bad, tokenNow()); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
 	}
 }

@@ -68,7 +68,7 @@ func TestBadInputs(t *testing.T) {
 		{name: "offset is negative", frame: `{"token":"` + valid + `","subs":{"a":{"offset":-1}}}`, code: 3501, reason: "bad request"},
 		{name: "huge subs map", frame: `{"token":"` + valid + `","subs":{` + manySubs(1100) + `}}`, code: 3505, reason: "channel limit", frames: push(3505, "channel limit")},
 		{name: "no token, no anonymous access", frame: `{"subs":{"a":{}}}`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
-		{name: "nbf in the future", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "exp": exp, "nbf": exp - 60}) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
+		{name: "nbf in the future", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "exp": exp, "nbf": exp - 60}) + `"}`, code: 3005, reason: "connection expired", frames: push(3005, "connection expired")},
 		{name: "kid pointing elsewhere", frame: `{"token":"` + signKid(t, "../../etc/passwd", []byte("other"), exp) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
 		{name: "HS384 with the wrong key", frame: `{"token":"` + sign(jwt.SigningMethodHS384, []byte("nope"), jwt.MapClaims{"sub": "u", "exp": exp}) + `"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
 		{name: "expire_at passed", frame: `{"token":"` + sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.MapClaims{"sub": "u", "expire_at": time.Now().Add(-time.Minute).Unix()}) + `"}`, code: 3005, reason: "connection expired", frames: push(3005, "connection expired")},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"path"
-	"runtime"
 	"time"
 
 	"github.com/uniws/uniws/core"
@@ -145,33 +144,56 @@ func (e executor) HistoryRemove(ctx context.Context, req *api.ChannelRequest) er
 	return nil
 }
 
-func (e executor) Channels(_ context.Context, req *api.ChannelsRequest) (*api.ChannelsResult, error) {
+// Channels merges every node's channels (num_clients summed over nodes).
+func (e executor) Channels(ctx context.Context, req *api.ChannelsRequest) (*api.ChannelsResult, error) {
+	nodes, err := e.n.nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	res := &api.ChannelsResult{Channels: map[string]api.ChannelInfo{}}
-	for ch, n := range e.n.hub.Channels() {
-		if req.Pattern != "" {
-			if ok, _ := path.Match(req.Pattern, ch); !ok {
-				continue
+	for _, node := range nodes {
+		for ch, n := range node.Channels {
+			if req.Pattern != "" {
+				if ok, _ := path.Match(req.Pattern, ch); !ok {
+					continue
+				}
 			}
+			res.Channels[ch] = api.ChannelInfo{NumClients: res.Channels[ch].NumClients + n}
 		}
-		res.Channels[ch] = api.ChannelInfo{NumClients: n}
 	}
 	return res, nil
 }
 
-func (e executor) Info(context.Context) (*api.InfoResult, error) {
-	clients, users := e.n.counts()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return &api.InfoResult{Nodes: []api.NodeInfo{{
-		UID:         e.n.uid,
-		Name:        e.n.name,
-		Version:     e.n.version,
-		NumClients:  clients,
-		NumUsers:    users,
-		NumSubs:     e.n.hub.NumSubscriptions(),
-		NumChannels: len(e.n.hub.Channels()),
-		Uptime:      int64(time.Since(e.n.started) / time.Second),
-		MemoryBytes: ms.Sys,
-		Process:     &api.ProcessInfo{RSS: processRSS()},
-	}}}, nil
+// Info reports every node of the deployment.
+func (e executor) Info(ctx context.Context) (*api.InfoResult, error) {
+	nodes, err := e.n.nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &api.InfoResult{Nodes: make([]api.NodeInfo, 0, len(nodes))}
+	for _, n := range nodes {
+		res.Nodes = append(res.Nodes, api.NodeInfo{
+			UID:         n.UID,
+			Name:        n.Name,
+			Version:     n.Version,
+			NumClients:  n.NumClients,
+			NumUsers:    n.NumUsers,
+			NumSubs:     n.NumSubs,
+			NumChannels: len(n.Channels),
+			Uptime:      n.Uptime,
+			MemoryBytes: n.MemoryBytes,
+			Goroutines:  n.Goroutines,
+			Process:     processInfo(n.RSS),
+		})
+	}
+	return res, nil
+}
+
+// processInfo is Centrifugo's process field for a node's resident memory
+// (nil when the node did not report it).
+func processInfo(rss int64) *api.ProcessInfo {
+	if rss <= 0 {
+		return nil
+	}
+	return &api.ProcessInfo{RSS: rss}
 }

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,6 +104,11 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		switch cfg.Engine {
 		case "", "memory":
 			b = broker.NewMemory(o.now)
+		case "redis":
+			b, err = newRedisBroker(cfg, o.log)
+			if err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fmt.Errorf("engine %q is not available", cfg.Engine)
 		}
@@ -163,6 +169,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 	metrics.RegisterState(o.reg, n, o.version)
 	s.mux.Handle("/metrics", metrics.Handler(o.reg))
 	if err := b.Run(n); err != nil {
+		_ = b.Close()
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 	return s, nil
@@ -219,4 +226,25 @@ func (s *Server) shutdown() {
 		s.opts.log.Warn("engine close failed", "error", err.Error())
 	}
 	s.opts.log.Info("shut down")
+}
+
+// newRedisBroker builds the Redis engine from the redis_* keys.
+func newRedisBroker(cfg *core.Config, log *slog.Logger) (*broker.Redis, error) {
+	opts := broker.RedisOptions{
+		Addresses:    cfg.RedisAddressList(),
+		Prefix:       cfg.RedisPrefix,
+		TLS:          cfg.RedisTLS,
+		DialTimeout:  cfg.RedisConnectTimeout.D(),
+		ReadTimeout:  cfg.RedisIOTimeout.D(),
+		WriteTimeout: cfg.RedisIOTimeout.D(),
+		Log:          log,
+	}
+	if cfg.RedisTLSInsecureSkipVerify {
+		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by redis_tls_insecure_skip_verify
+	}
+	b, err := broker.NewRedis(opts)
+	if err != nil {
+		return nil, fmt.Errorf("redis engine: %w", err)
+	}
+	return b, nil
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/uniws/uniws/core"
 )
 
@@ -55,6 +57,8 @@ func call(h http.Handler, path, body string, header ...string) *httptest.Respons
 	h.ServeHTTP(w, req)
 	return w
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestHandler(t *testing.T) {
 	t.Parallel()

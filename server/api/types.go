@@ -163,6 +163,7 @@ type NodeInfo struct {
 	NumChannels int    `json:"num_channels"`
 	Uptime      int64  `json:"uptime"`
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
+	Goroutines  int    `json:"num_goroutines,omitempty"`
 	// Process is Centrifugo's process field: the node's resident memory.
 	Process *ProcessInfo `json:"process,omitempty"`
 }

@@ -110,7 +110,9 @@ func (m *Memory) Publish(_ context.Context, ch string, data []byte, opts Publish
 			s.items = s.items[over:]
 		}
 		s.itemsUntil = now.Add(opts.HistoryTTL)
-		s.metaUntil = now.Add(metaTTL(opts.HistoryMetaTTL, opts.HistoryTTL))
+		if until := now.Add(metaTTL(opts.HistoryMetaTTL, opts.HistoryTTL)); until.After(s.metaUntil) {
+			s.metaUntil = until
+		}
 		sp = StreamPosition{Offset: s.top, Epoch: s.epoch}
 	}
 	if opts.IdempotencyKey != "" {
@@ -181,7 +183,11 @@ func (m *Memory) History(_ context.Context, ch string, opts HistoryOptions) ([]*
 	sh := m.shard(ch)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	s := sh.stream(ch, m.now(), opts.MetaTTL, true)
+	now := m.now()
+	s := sh.stream(ch, now, opts.MetaTTL, true)
+	if until := now.Add(metaTTL(opts.MetaTTL, 0)); until.After(s.metaUntil) {
+		s.metaUntil = until
+	}
 	sp := StreamPosition{Offset: s.top, Epoch: s.epoch}
 	items := s.items
 	if opts.Since != nil {
@@ -190,10 +196,19 @@ func (m *Memory) History(_ context.Context, ch string, opts HistoryOptions) ([]*
 		}
 		since := opts.Since.Offset
 		oldest := s.top - uint64(len(s.items)) + 1
-		if since > s.top || since+1 < oldest {
+		switch {
+		case opts.Reverse:
+			// Paging backwards: the publications before since.
+			n := 0
+			if since > oldest {
+				n = int(min(since, s.top+1) - oldest)
+			}
+			items = s.items[:n]
+		case since > s.top || since+1 < oldest:
 			return nil, sp, ErrUnrecoverablePosition
+		default:
+			items = s.items[len(s.items)-int(s.top-since):]
 		}
-		items = s.items[len(s.items)-int(s.top-since):]
 	}
 	return pick(items, opts.Limit, opts.Reverse), sp, nil
 }
@@ -231,6 +246,18 @@ func (m *Memory) RemoveHistory(_ context.Context, ch string) error {
 		s.items = nil
 	}
 	return nil
+}
+
+// Nodes implements broker.Nodes: the memory engine knows only this node.
+func (m *Memory) Nodes(context.Context) ([]NodeInfo, error) {
+	h, err := m.live()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := h.(Describer); ok {
+		return []NodeInfo{d.Describe()}, nil
+	}
+	return nil, nil
 }
 
 // Close implements Broker.

@@ -115,6 +115,18 @@ func (h *Hub) NumSubscribers(channel string) int {
 	return len(sh.channels[channel])
 }
 
+// Subscribers returns a snapshot of channel's subscribers.
+func (h *Hub) Subscribers(channel string) []Subscriber {
+	sh := h.shard(channel)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	out := make([]Subscriber, 0, len(sh.channels[channel]))
+	for s := range sh.channels[channel] {
+		out = append(out, s)
+	}
+	return out
+}
+
 // Channels returns every channel with at least one subscriber and its
 // subscriber count.
 func (h *Hub) Channels() map[string]int {

@@ -161,6 +161,21 @@ func (s *Session) AddChannel(channel string, positioned bool, offset uint64, epo
 	}
 }
 
+// LostPosition closes the session with 3010 (insufficient state) when it
+// tracks a stream position on channel, because publications of channel may
+// have been lost on their way to this node; the client reconnects and
+// recovers. It reports whether it closed the session. A session not
+// positioned on channel is left alone.
+func (s *Session) LostPosition(channel string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.positions[channel] == nil || s.closing {
+		return false
+	}
+	s.disconnectLocked(core.CodeInsufficientState.Disconnect(), true)
+	return true
+}
+
 // RemoveChannel forgets a subscription and reports whether it was there.
 func (s *Session) RemoveChannel(channel string) bool {
 	s.mu.Lock()

@@ -1,0 +1,283 @@
+package bench
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// WebSocket opcodes (RFC 6455 §5.2).
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opClose        = 0x8
+	opPing         = 0x9
+	opPong         = 0xA
+)
+
+// Read buffer sizes: every connection starts small, so that idle ones cost
+// little, and one whose reads fill the buffer doubles it up to growCap,
+// so that a busy one fetches many frames per read.
+const (
+	initialBuffer = 1 << 10
+	growCap       = 16 << 10
+	maxHeader     = 16 << 10
+	maxMessage    = 16 << 20
+	writeTimeout  = time.Second
+	acceptGUID    = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+)
+
+// conn is a minimal RFC 6455 client connection: it reads unmasked server
+// frames in place from one growing buffer, answers Pings with masked
+// Pongs and sends masked text and close frames.
+//
+// One goroutine reads (first the connect phase, then run); writes take
+// wmu, so the runner may close the connection while its reader answers a
+// Ping.
+type conn struct {
+	nc   net.Conn
+	buf  []byte
+	r, w int
+	grow bool   // the last read filled the buffer
+	at   int64  // Unix nanoseconds when the last read returned
+	frag []byte // a fragmented message being assembled
+	// prefix is how a publication to the bench channel starts (shared,
+	// read-only); see pubPrefix.
+	prefix []byte
+
+	wmu     sync.Mutex
+	closing atomic.Bool // the runner is closing the connection
+	alive   atomic.Bool // the reader is running
+
+	disconnect string // the disconnect push seen, if any
+	end        string // why the reader stopped; "" when the runner closed it
+	st         stats
+}
+
+// closeError is a close frame from the server.
+type closeError struct {
+	code   int
+	reason string
+}
+
+func (e *closeError) Error() string { return fmt.Sprintf("close %d %s", e.code, e.reason) }
+
+// handshake sends the upgrade request and checks the 101 reply; bytes
+// after the reply's header stay in the buffer as the first frames.
+func (c *conn) handshake(host, path string) error {
+	var nonce [16]byte
+	binary.LittleEndian.PutUint64(nonce[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(nonce[8:], rand.Uint64())
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+		"\r\nSec-WebSocket-Version: 13\r\nUser-Agent: uniws-bench\r\n\r\n"
+	if _, err := c.nc.Write([]byte(req)); err != nil {
+		return fmt.Errorf("send upgrade request: %w", err)
+	}
+	end := -1
+	for end < 0 {
+		if c.w == len(c.buf) {
+			if len(c.buf) >= maxHeader {
+				return errors.New("upgrade reply header too long")
+			}
+			c.buf = append(c.buf, make([]byte, len(c.buf))...)
+		}
+		n, err := c.nc.Read(c.buf[c.w:])
+		c.w += n
+		if n == 0 && err != nil {
+			return fmt.Errorf("read upgrade reply: %w", err)
+		}
+		end = bytes.Index(c.buf[:c.w], []byte("\r\n\r\n"))
+	}
+	head := string(c.buf[:end])
+	c.r = end + 4
+	status, fields, _ := strings.Cut(head, "\r\n")
+	if parts := strings.Fields(status); len(parts) < 2 || parts[1] != "101" {
+		code := "?"
+		if len(parts) >= 2 {
+			code = parts[1]
+		}
+		return &httpError{code: code}
+	}
+	sum := sha1.Sum([]byte(key + acceptGUID))
+	want := base64.StdEncoding.EncodeToString(sum[:])
+	for _, line := range strings.Split(fields, "\r\n") {
+		name, value, _ := strings.Cut(line, ":")
+		if strings.EqualFold(strings.TrimSpace(name), "Sec-WebSocket-Accept") {
+			if strings.TrimSpace(value) != want {
+				return errors.New("upgrade reply: wrong Sec-WebSocket-Accept")
+			}
+			return nil
+		}
+	}
+	return errors.New("upgrade reply: no Sec-WebSocket-Accept")
+}
+
+// httpError is an upgrade refused with an HTTP status.
+type httpError struct{ code string }
+
+func (e *httpError) Error() string { return "HTTP " + e.code }
+
+// frame returns the next frame's first byte and payload. The payload
+// aliases the read buffer: it is valid until the next call.
+func (c *conn) frame() (byte, []byte, error) {
+	for {
+		need := 2
+		if b := c.buf[c.r:c.w]; len(b) >= 2 {
+			if b[1]&0x80 != 0 {
+				return 0, nil, errors.New("masked frame from server")
+			}
+			hdr, n := 2, uint64(b[1]&0x7f)
+			switch n {
+			case 126:
+				hdr = 4
+			case 127:
+				hdr = 10
+			}
+			need = hdr
+			if len(b) >= hdr {
+				switch hdr {
+				case 4:
+					n = uint64(binary.BigEndian.Uint16(b[2:]))
+				case 10:
+					n = binary.BigEndian.Uint64(b[2:])
+				}
+				if n > maxMessage {
+					return 0, nil, fmt.Errorf("frame of %d bytes is over %d", n, maxMessage)
+				}
+				need = hdr + int(n)
+				if len(b) >= need {
+					c.r += need
+					return b[0], b[hdr:need], nil
+				}
+			}
+		}
+		if err := c.fill(need); err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// fill reads more bytes so that the buffer may hold need bytes from c.r.
+func (c *conn) fill(need int) error {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+	if size := len(c.buf); need > size || (c.grow && size < growCap) {
+		size = max(need, min(2*size, growCap))
+		c.buf = append(c.buf[:c.w], make([]byte, size-c.w)...)
+		c.grow = false
+	}
+	n, err := c.nc.Read(c.buf[c.w:])
+	if n > 0 {
+		c.w += n
+		c.at = time.Now().UnixNano()
+		c.grow = c.w == len(c.buf)
+		return nil
+	}
+	if err == nil {
+		err = errors.New("empty read")
+	}
+	return err
+}
+
+// message returns the next text or binary message, answering Pings on the
+// way. A close frame is answered and returned as a *closeError. The
+// message aliases the read buffer: it is valid until the next call.
+func (c *conn) message() ([]byte, error) {
+	for {
+		b0, p, err := c.frame()
+		if err != nil {
+			return nil, err
+		}
+		fin := b0&0x80 != 0
+		switch b0 & 0x0f {
+		case opText, opBinary:
+			if fin {
+				return p, nil
+			}
+			c.frag = append(c.frag[:0], p...)
+		case opContinuation:
+			c.frag = append(c.frag, p...)
+			if len(c.frag) > maxMessage {
+				return nil, fmt.Errorf("message over %d bytes", maxMessage)
+			}
+			if fin {
+				return c.frag, nil
+			}
+		case opPing:
+			c.st.wsPings++
+			if err := c.writeFrame(opPong, p); err != nil {
+				return nil, fmt.Errorf("send pong: %w", err)
+			}
+		case opPong:
+		case opClose:
+			ce := &closeError{code: 1005}
+			if len(p) >= 2 {
+				ce.code, ce.reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
+			}
+			_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+			return nil, ce
+		default:
+			return nil, fmt.Errorf("unknown opcode %d", b0&0x0f)
+		}
+	}
+}
+
+// writeFrame sends one masked frame. It is safe for concurrent use.
+func (c *conn) writeFrame(op byte, p []byte) error {
+	f := make([]byte, 0, 14+len(p))
+	f = append(f, 0x80|op)
+	switch n := len(p); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n <= 0xffff:
+		f = append(f, 0x80|126)
+		f = binary.BigEndian.AppendUint16(f, uint16(n))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	var mask [4]byte
+	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
+	f = append(f, mask[:]...)
+	for i, b := range p {
+		f = append(f, b^mask[i&3])
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := c.nc.Write(f)
+	return err
+}
+
+// close sends a close frame 1000 and closes the socket; the reader then
+// stops. It is safe to call while the reader runs.
+func (c *conn) close() {
+	c.closing.Store(true)
+	_ = c.writeFrame(opClose, binary.BigEndian.AppendUint16(nil, 1000))
+	_ = c.nc.Close()
+}
+
+// closeReason formats a close frame's code and reason.
+func closeReason(code int, reason string) string {
+	if reason == "" {
+		return "close " + strconv.Itoa(code)
+	}
+	return "close " + strconv.Itoa(code) + " " + reason
+}

@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/uniws/uniws/core"
+)
+
+// newWSServer starts a uni_websocket endpoint played by script, with a
+// small write buffer so that long messages go out fragmented. Cleanup
+// waits for every handler to return.
+func newWSServer(t *testing.T, script func(ws *websocket.Conn)) string {
+	t.Helper()
+	var wg sync.WaitGroup
+	up := websocket.Upgrader{WriteBufferSize: 256}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("refuse") != "" {
+			http.Error(w, "no", http.StatusForbidden)
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		defer wg.Done()
+		defer ws.Close()
+		if _, _, err := ws.ReadMessage(); err != nil {
+			t.Errorf("read connect request: %v", err)
+			return
+		}
+		script(ws)
+	}))
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		wg.Wait()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/connection/uni_websocket"
+}
+
+func pub(seq int64, size int) string {
+	return `{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, seq, time.Now().UnixNano(), size)) + `}}`
+}
+
+func dialTest(t *testing.T, url string) (*conn, error) {
+	t.Helper()
+	tg, err := newTarget(t.Context(), url, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.prefix = pubPrefix("bench")
+	return tg.dial(t.Context(), 0, 5*time.Second, &core.ConnectRequest{Token: "tok"}, "bench")
+}
+
+func TestConnReadsFramesAndAnswersPings(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(ws *websocket.Conn) {
+		pong := make(chan string, 1)
+		ws.SetPongHandler(func(s string) error { pong <- s; return nil })
+		go func() { // reads, so that the pong handler runs
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		send := func(s string) { _ = ws.WriteMessage(websocket.TextMessage, []byte(s)) }
+		send(`{"connect":{"client":"c","subs":{"bench":{}}}}` + "\n" + pub(1, 128))
+		_ = ws.WriteControl(websocket.PingMessage, []byte("hello"), time.Now().Add(time.Second))
+		send(pub(2, 1000)) // 16-bit length, fragmented
+		send(pub(3, 128) + "\n{}\n" + pub(5, 128) + "\n" + pub(4, 128))
+		send(pub(5, 70000)) // 64-bit length, fragmented; a duplicate
+		send(`{}`)
+		send(`{"channel":"other","pub":{"data":{"text":"hi"}}}`)
+		if got := <-pong; got != "hello" {
+			t.Errorf("pong %q, want hello", got)
+		}
+		send(`{"disconnect":{"code":3001,"reason":"shutdown"}}`)
+		msg := websocket.FormatCloseMessage(3001, "shutdown")
+		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	})
+	c, err := dialTest(t, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.alive.Store(true)
+	c.run()
+	s := &c.st
+	if s.unique.Load() != 5 || s.dups != 1 || s.ooo != 1 || s.pushes != 6 {
+		t.Errorf("unique %d dups %d ooo %d pushes %d, want 5 1 1 6", s.unique.Load(), s.dups, s.ooo, s.pushes)
+	}
+	if s.pings != 2 || s.wsPings != 1 || s.other != 2 || s.frames != 7 {
+		t.Errorf("pings %d ws pings %d other %d frames %d, want 2 1 2 7", s.pings, s.wsPings, s.other, s.frames)
+	}
+	if c.end != "disconnect 3001 shutdown" || c.alive.Load() {
+		t.Errorf("end %q alive %v", c.end, c.alive.Load())
+	}
+	if s.hist.Count() != 5 || s.hist.Max() <= 0 {
+		t.Errorf("latency count %d max %s", s.hist.Count(), s.hist.Max())
+	}
+}
+
+func TestConnectFailureReasons(t *testing.T) {
+	t.Parallel()
+	close3500 := func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"disconnect":{"code":3500,"reason":"invalid token"}}`))
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(3500, "invalid token"), time.Now().Add(time.Second))
+	}
+	closeOnly := func(ws *websocket.Conn) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(3501, "bad request"), time.Now().Add(time.Second))
+	}
+	noChannel := func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"connect":{"client":"c","subs":{"#u":{}}}}`))
+	}
+	notConnect := func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{}`))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "ws://" + ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		name, url, want string
+	}{
+		{"disconnect push", newWSServer(t, close3500), "connect: disconnect 3500 invalid token"},
+		{"close frame", newWSServer(t, closeOnly), "connect: close 3501 bad request"},
+		{"channel not granted", newWSServer(t, noChannel), "connect: channel not granted"},
+		{"ping first", newWSServer(t, notConnect), "connect: first push is ping, not connect"},
+		{"http status", newWSServer(t, closeOnly) + "?refuse=1", "handshake: HTTP 403"},
+		{"refused", refused, "dial: connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := dialTest(t, tt.url)
+			var f *failure
+			if c != nil || !errors.As(err, &f) || f.reason() != tt.want {
+				t.Fatalf("dial = %v, %v; want failure %q", c, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewTargetSourceAddresses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		url        string
+		conns, ips int
+		want       int
+		fails      bool
+	}{
+		{"ws://127.0.0.1:8000", 100, 0, 0, false},
+		{"ws://127.0.0.1:8000", 100, 3, 3, false},
+		{"ws://127.0.0.1:8000", 3 * portsPerSource(), 0, 3, false},
+		{"ws://127.0.0.1:8000", 10, 255, 0, true},
+		{"ws://192.0.2.1:8000", 10, 2, 0, true},
+		{"ws://192.0.2.1:8000", 3 * portsPerSource(), 0, 0, false},
+		{"http://127.0.0.1:8000", 1, 0, 0, true},
+	}
+	for _, tt := range tests {
+		tg, err := newTarget(ctx, tt.url, tt.conns, tt.ips)
+		if (err != nil) != tt.fails {
+			t.Errorf("newTarget(%s, %d, %d) error %v", tt.url, tt.conns, tt.ips, err)
+			continue
+		}
+		if err == nil && len(tg.sources) != tt.want {
+			t.Errorf("newTarget(%s, %d, %d): %d sources, want %d", tt.url, tt.conns, tt.ips, len(tg.sources), tt.want)
+		}
+		if err == nil && tt.want > 0 && tg.sources[tt.want-1].String() != "127.0.0."+string(rune('0'+tt.want)) {
+			t.Errorf("last source %s", tg.sources[tt.want-1])
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server"
+)
+
+// startServer runs a real uniws server on 127.0.0.1:0 until the test ends
+// and returns its address.
+func startServer(t *testing.T, secret, apiKey string) string {
+	t.Helper()
+	cfg := core.Default()
+	cfg.TokenHMACSecretKey, cfg.APIKey = secret, apiKey
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// benchJSON decodes a JSON report into a generic map, to check its shape.
+func benchJSON(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	return m
+}
+
+// field walks a decoded report along a dotted path.
+func field(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = obj[k]
+	}
+	return v
+}
+
+func TestBenchAgainstRealServer(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t, "secret", "key")
+	r := newTestEnv(t).run("bench", "--server", "ws://"+addr, "--api-key", "key", "--secret", "secret",
+		"--conns", "50", "--messages", "200", "--inflight", "4", "--dial-concurrency", "8",
+		"--pid", strconv.Itoa(os.Getpid()), "--json")
+	r.expect(t, ExitOK)
+	m := benchJSON(t, r.out.String())
+	want := map[string]float64{
+		"connect.attempted": 50, "connect.connected": 50, "connect.failed": 0,
+		"publish.published": 200, "publish.failed": 0,
+		"delivery.expected": 10000, "delivery.unique": 10000, "delivery.lost": 0,
+		"delivery.duplicates": 0, "delivery.order_differs_conns": 0,
+		"latency_ms.count": 10000, "connect.latency_ms.count": 50,
+	}
+	for path, w := range want {
+		if got, ok := field(m, path).(float64); !ok || got != w {
+			t.Errorf("%s = %v, want %v", path, field(m, path), w)
+		}
+	}
+	for _, path := range []string{
+		"connect.per_second", "delivery.per_second", "delivery.frames", "delivery.pushes_per_frame",
+		"latency_ms.p50", "latency_ms.p90", "latency_ms.p99", "latency_ms.max", "publish.latency_ms.p99",
+		"server.rss_before_bytes", "server.rss_connected_bytes", "server.threads_connected",
+		"generator.cpus", "file_limit.hard",
+	} {
+		if v, ok := field(m, path).(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", path, field(m, path))
+		}
+	}
+	if p50, p99 := field(m, "latency_ms.p50").(float64), field(m, "latency_ms.p99").(float64); p50 > p99 {
+		t.Errorf("p50 %v > p99 %v", p50, p99)
+	}
+	if n := field(m, "info.connected").([]any); len(n) != 1 || n[0].(map[string]any)["num_clients"] != 50.0 {
+		t.Errorf("info.connected = %v, want one node with 50 clients", n)
+	}
+	if field(m, "target.url") != "ws://"+addr+"/connection/uni_websocket" || field(m, "target.api") != "http://"+addr {
+		t.Errorf("target = %v", field(m, "target"))
+	}
+	if !strings.Contains(r.errOut.String(), "connected 50/50") {
+		t.Errorf("stderr:\n%s", r.errOut)
+	}
+}
+
+func TestBenchTableAndConfig(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t, "s3cret", "k3y")
+	_, port, _ := net.SplitHostPort(addr)
+	e := newTestEnv(t)
+	e.outTTY = true
+	cfg := writeConfig(t, e.workDir, map[string]any{"token_hmac_secret_key": "s3cret", "api_key": "k3y", "port": port})
+	r := e.run("bench", "-c", cfg, "--conns", "5", "--messages", "20", "--user", "u", "--rate", "1000")
+	r.expect(t, ExitOK)
+	for _, s := range []string{"connect     5/5", "delivery    100/100  lost 0  duplicates 0", "latency ms", "generator", "num_clients"} {
+		if !strings.Contains(r.out.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, r.out)
+		}
+	}
+}
+
+// fakeServer plays a uni_websocket endpoint that grants the channel but
+// never delivers, and an API that answers publishes with status.
+func fakeServer(t *testing.T, status int) (ws, api string) {
+	t.Helper()
+	ws = newWSServer(t, func(t *testing.T, n int, c *websocket.Conn, req *core.ConnectRequest) {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"connect":{"client":"c","subs":{"bench":{}}}}`))
+		drainWS(c)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+			return
+		}
+		if r.URL.Path == "/api/info" {
+			_, _ = w.Write([]byte(`{"result":{"nodes":[{"name":"n","num_clients":2,"process":{"rss":123}}]}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"result":{}}`))
+	}))
+	t.Cleanup(srv.Close)
+	return ws, srv.URL
+}
+
+func drainWS(c *websocket.Conn) {
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+func TestBenchExitCodes(t *testing.T) {
+	t.Parallel()
+	ws, api := fakeServer(t, http.StatusOK)
+	_, refusing := fakeServer(t, http.StatusUnauthorized)
+	base := []string{"bench", "--server", ws, "--token", "t", "--conns", "2", "--messages", "3", "--drain-timeout", "50ms", "--json"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"loss", append(base, "--api", api), ExitError, `"lost": 6`},
+		{"loss allowed", append(base, "--api", api, "--allow-loss"), ExitOK, `"process.rss": 123`},
+		{"auth refused", append(base, "--api", refusing), ExitAuth, `"published": 0`},
+		{"connect only", append(base, "--api", api, "--messages", "0"), ExitOK, `"connected": 2`},
+		{"no conns", []string{"bench", "--conns", "0"}, ExitUsage, ""},
+		{"token and user", []string{"bench", "--token", "t", "--user", "u"}, ExitUsage, ""},
+		{"small payload", []string{"bench", "--payload", "10"}, ExitUsage, ""},
+		{"negative rate", []string{"bench", "--rate", "-1"}, ExitUsage, ""},
+		{"no token source", []string{"bench", "--server", ws, "--api-key", "k"}, ExitError, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTestEnv(t).run(tt.args...)
+			r.expect(t, tt.code)
+			if !strings.Contains(r.out.String(), tt.out) {
+				t.Errorf("stdout lacks %q:\n%s", tt.out, r.out)
+			}
+		})
+	}
+}
+
+func TestBenchHelpDocumentsFlags(t *testing.T) {
+	t.Parallel()
+	r := newTestEnv(t).run("bench", "--help")
+	r.expect(t, ExitOK)
+	for _, flag := range []string{"--conns", "--dial-concurrency", "--source-ips", "--token", "--secret", "--user",
+		"--messages", "--payload", "--channel", "--api", "--api-key", "--inflight", "--rate", "--duration",
+		"--pid", "--sample", "--json", "--allow-loss", "Examples:"} {
+		if !strings.Contains(r.out.String(), flag) {
+			t.Errorf("help lacks %s", flag)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// RedisAddressList returns the Redis servers to use: redis_addresses when
+// set (channels are sharded over them), else redis_address.
+func (c *Config) RedisAddressList() []string {
+	if len(c.RedisAddresses) > 0 {
+		return c.RedisAddresses
+	}
+	if c.RedisAddress != "" {
+		return []string{c.RedisAddress}
+	}
+	return nil
+}
+
+// validateRedis checks the redis_* keys for engine "redis" and fills in
+// their defaults.
+func (c *Config) validateRedis() error {
+	def := Default()
+	switch {
+	case c.RedisAddress != "" && len(c.RedisAddresses) > 0:
+		return keyErr("redis_addresses", "set redis_address or redis_addresses, not both")
+	case c.RedisAddress == "" && len(c.RedisAddresses) == 0:
+		return keyErr("redis_address", "required when engine is redis (or redis_addresses to shard over several)")
+	}
+	key := "redis_address"
+	if len(c.RedisAddresses) > 0 {
+		key = "redis_addresses"
+	}
+	seen := map[string]bool{}
+	for _, addr := range c.RedisAddressList() {
+		if err := checkRedisAddress(addr); err != nil {
+			return keyErr(key, "%q: %v", addr, err)
+		}
+		if seen[addr] {
+			return keyErr(key, "%q is listed twice", addr)
+		}
+		seen[addr] = true
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = def.RedisPrefix
+	}
+	for _, k := range []struct {
+		key string
+		v   *Duration
+		def Duration
+	}{
+		{"redis_connect_timeout", &c.RedisConnectTimeout, def.RedisConnectTimeout},
+		{"redis_io_timeout", &c.RedisIOTimeout, def.RedisIOTimeout},
+	} {
+		if *k.v < 0 {
+			return keyErr(k.key, "must not be negative")
+		}
+		if *k.v == 0 {
+			*k.v = k.def
+		}
+	}
+	return nil
+}
+
+// checkRedisAddress accepts host:port and redis://, rediss:// and unix://
+// URLs.
+func checkRedisAddress(addr string) error {
+	if !strings.Contains(addr, "://") {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return errors.New("want host:port or redis://[user:password@]host:port[/db]")
+		}
+		return nil
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "unix":
+	default:
+		return fmt.Errorf("scheme %q is not redis, rediss or unix", u.Scheme)
+	}
+	if u.Scheme != "unix" && u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}

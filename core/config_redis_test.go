@@ -1,0 +1,51 @@
+package core
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRedisConfig(t *testing.T) {
+	env := func(vars map[string]string) func(string) string {
+		return func(k string) string { return vars[k] }
+	}
+	cfg, err := ParseConfig("json", []byte(`{"engine":"redis","redis_address":"redis://u:p@127.0.0.1:6379/2","redis_io_timeout":"250ms"}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.RedisAddressList(); len(got) != 1 || got[0] != "redis://u:p@127.0.0.1:6379/2" {
+		t.Fatalf("addresses %v", got)
+	}
+	if cfg.RedisPrefix != "uniws" || cfg.RedisConnectTimeout.D() != time.Second || cfg.RedisIOTimeout.D() != 250*time.Millisecond {
+		t.Fatalf("prefix %q connect %s io %s", cfg.RedisPrefix, cfg.RedisConnectTimeout, cfg.RedisIOTimeout)
+	}
+	cfg, err = ParseConfig("json", nil, env(map[string]string{
+		"UNIWS_ENGINE":          "redis",
+		"UNIWS_REDIS_ADDRESSES": "127.0.0.1:7000, 127.0.0.1:7001",
+		"UNIWS_REDIS_TLS":       "true",
+		"UNIWS_REDIS_PREFIX":    "app",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.RedisAddressList(); len(got) != 2 || got[1] != "127.0.0.1:7001" || !cfg.RedisTLS || cfg.RedisPrefix != "app" {
+		t.Fatalf("from the environment: %v tls %v prefix %q", got, cfg.RedisTLS, cfg.RedisPrefix)
+	}
+
+	for _, c := range []struct{ json, key string }{
+		{`{"engine":"redis"}`, "redis_address"},
+		{`{"engine":"redis","redis_address":"localhost"}`, "redis_address"},
+		{`{"engine":"redis","redis_address":"http://h:1"}`, "redis_address"},
+		{`{"engine":"redis","redis_address":"h:1","redis_addresses":["h:2"]}`, "redis_addresses"},
+		{`{"engine":"redis","redis_addresses":["h:1","h:1"]}`, "redis_addresses"},
+		{`{"engine":"redis","redis_address":"h:1","redis_connect_timeout":"-1s"}`, "redis_connect_timeout"},
+		{`{"engine":"redis","redis_address":"h:1","redis_io_timeout":"-1s"}`, "redis_io_timeout"},
+	} {
+		_, err := ParseConfig("json", []byte(c.json), nil)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != c.key {
+			t.Errorf("%s: %v, want an error about %s", c.json, err, c.key)
+		}
+	}
+}
