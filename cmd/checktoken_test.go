@@ -13,7 +13,7 @@ import (
 )
 
 // checktokenNow is the clock of the checktoken goldens.
-var checktokenNow = time.Unix(1_800_000_000, 0)
+func checktokenNow() time.Time { return time.Unix(1_800_000_000, 0) }
 
 func signToken(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
 	t.Helper()
@@ -49,7 +49,7 @@ func TestChecktokenGoldens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := checktokenNow.Unix()
+	now := checktokenNow().Unix()
 	claims := func(exp int64) jwt.MapClaims {
 		return jwt.MapClaims{"sub": "42", "exp": exp, "iat": now, "channels": []string{"news"}, "info": map[string]any{"name": "Ann"}}
 	}
@@ -68,7 +68,7 @@ func TestChecktokenGoldens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t)
-			e.now = checktokenNow
+			e.now = checktokenNow()
 			r := e.run("checktoken", "-c", "../testdata/config/seed.json", tc.token)
 			r.expect(t, tc.code)
 			checkGolden(t, tc.name, r.out.String())
@@ -90,7 +90,7 @@ func TestChecktokenExplains(t *testing.T) {
 		"token_audience": "app", "user_subscribe_to_personal": true, "user_personal_channel_namespace": "personal",
 		"namespaces": []any{map[string]any{"name": "personal"}}, "client_channel_limit": 2,
 	})
-	now := checktokenNow.Unix()
+	now := checktokenNow().Unix()
 	hs := func(secret string, claims jwt.MapClaims) string {
 		return signToken(t, jwt.SigningMethodHS256, []byte(secret), claims)
 	}
@@ -126,7 +126,7 @@ func TestChecktokenExplains(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t)
-			e.now = checktokenNow
+			e.now = checktokenNow()
 			r := e.runIn(tc.stdin, "checktoken", "-c", cfg, tc.token)
 			r.expect(t, tc.code)
 			all := r.out.String() + r.errOut.String()

@@ -36,7 +36,7 @@ func subscribeClient(t *testing.T, url, secret string, channels ...string) {
 
 func TestChannelCompletion(t *testing.T) {
 	t.Parallel()
-	url, cfg := startUniws(t, doctorServerConfig)
+	url, cfg := startUniws(t, doctorServerConfig())
 	subscribeClient(t, url, "doctor-secret", "news", "notes", "chat", "#ann")
 	tests := []struct {
 		name string

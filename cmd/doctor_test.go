@@ -41,11 +41,14 @@ func startUniws(t *testing.T, cfgMap map[string]any) (string, string) {
 	return "http://" + ln.Addr().String(), path
 }
 
-var doctorServerConfig = map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "uni_websocket": true}
+// doctorServerConfig is the configuration of the doctor's healthy server.
+func doctorServerConfig() map[string]any {
+	return map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "uni_websocket": true}
+}
 
 func TestDoctor(t *testing.T) {
 	t.Parallel()
-	healthy, healthyCfg := startUniws(t, doctorServerConfig)
+	healthy, healthyCfg := startUniws(t, doctorServerConfig())
 	strict, strictCfg := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "allowed_origins": []string{"https://app.example"}})
 	noUni := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" {
