@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,4 +151,49 @@ func (r *tokenReport) channels(creds *core.Credentials) *tokenRefused {
 		r.hint = "put fewer channels in the token, or raise client_channel_limit"
 	}
 	return refusal
+}
+
+// decodedToken is a JWT taken apart without checking anything.
+type decodedToken struct {
+	header, payload []byte
+	alg             string
+	claims          core.ConnectClaims
+}
+
+// decodeToken decodes a JWT's header and claims.
+func decodeToken(token string) (*decodedToken, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("not a JWT: %d dot-separated parts, want 3", len(parts))
+	}
+	d := &decodedToken{}
+	var err error
+	if d.header, err = decodeSegment(parts[0]); err != nil {
+		return nil, fmt.Errorf("decode header: %w", err)
+	}
+	if d.payload, err = decodeSegment(parts[1]); err != nil {
+		return nil, fmt.Errorf("decode claims: %w", err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(d.header, &h); err != nil {
+		return nil, fmt.Errorf("decode header: %w", err)
+	}
+	d.alg = h.Alg
+	if err := json.Unmarshal(d.payload, &d.claims); err != nil {
+		return nil, fmt.Errorf("decode claims: %w", err)
+	}
+	return d, nil
+}
+
+func decodeSegment(s string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(b) {
+		return nil, errors.New("not JSON")
+	}
+	return b, nil
 }

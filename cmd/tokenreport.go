@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,51 +12,6 @@ import (
 
 	"github.com/uniws/uniws/core"
 )
-
-// decodedToken is a JWT taken apart without checking anything.
-type decodedToken struct {
-	header, payload []byte
-	alg             string
-	claims          core.ConnectClaims
-}
-
-// decodeToken decodes a JWT's header and claims.
-func decodeToken(token string) (*decodedToken, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("not a JWT: %d dot-separated parts, want 3", len(parts))
-	}
-	d := &decodedToken{}
-	var err error
-	if d.header, err = decodeSegment(parts[0]); err != nil {
-		return nil, fmt.Errorf("decode header: %w", err)
-	}
-	if d.payload, err = decodeSegment(parts[1]); err != nil {
-		return nil, fmt.Errorf("decode claims: %w", err)
-	}
-	var h struct {
-		Alg string `json:"alg"`
-	}
-	if err := json.Unmarshal(d.header, &h); err != nil {
-		return nil, fmt.Errorf("decode header: %w", err)
-	}
-	d.alg = h.Alg
-	if err := json.Unmarshal(d.payload, &d.claims); err != nil {
-		return nil, fmt.Errorf("decode claims: %w", err)
-	}
-	return d, nil
-}
-
-func decodeSegment(s string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(b) {
-		return nil, errors.New("not JSON")
-	}
-	return b, nil
-}
 
 // tokenReport writes checktoken's explanation.
 type tokenReport struct {
