@@ -146,7 +146,32 @@ func TestFlagsToOptions(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if *s != (serveOptions{Port: 0, PortSet: true, LogLevel: "debug"}) {
+	if *s != (serveOptions{Port: 0, PortSet: true, LogLevel: "debug", LogFormat: "text", DebugAddr: defaultDebugAddress}) {
 		t.Errorf("serve options %+v", s)
+	}
+	cmd = newServeCmd(f, func(_ context.Context, o *serveOptions) error { s = o; return nil })
+	cmd.SetArgs([]string{"--log-format", "json", "--debug", "--debug-address", "127.0.0.1:7070"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if *s != (serveOptions{LogLevel: "info", LogFormat: "json", Debug: true, DebugAddr: "127.0.0.1:7070"}) {
+		t.Errorf("serve options %+v", s)
+	}
+}
+
+// Every command's exit codes are the documented ones.
+func TestNewCommandsExitCodesAreDocumented(t *testing.T) {
+	t.Parallel()
+	r := newTestEnv(t).run("help", "exit-codes")
+	for _, s := range []string{"checkconfig found a problem", "checktoken found a token", "doctor had a failed check", "genconfig found the file", "unknown shell"} {
+		if !strings.Contains(r.out.String(), s) {
+			t.Errorf("help exit-codes lacks %q:\n%s", s, r.out)
+		}
+	}
+	r = newTestEnv(t).run("--help")
+	for _, c := range []string{"genconfig", "checkconfig", "checktoken", "doctor", "completion"} {
+		if !strings.Contains(r.out.String(), "  "+c+" ") {
+			t.Errorf("root help does not list %s:\n%s", c, r.out)
+		}
 	}
 }

@@ -69,6 +69,13 @@ with history. Exit codes: 0 ok, 1 error reply, 2 usage, 4 auth refused.`,
 	fl.StringVar(&opts.APIKey, "api-key", "", "API key (default $"+APIKeyEnv+" or the config's api_key)")
 	fl.BoolVar(&opts.JSON, "json", false, "print one JSON result line per publish, even on a terminal")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
+	complete := channelCompletion(f, serverTarget{&opts.Server, &opts.APIKey, &opts.ConfigPath})
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return complete(cmd, args, toComplete)
+	}
 	return cmd
 }
 

@@ -20,7 +20,9 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		Example: `  uniws serve
   uniws gentoken -u test_user
   uniws publish '#test_user' '{"text":"hi"}'
-  uniws watch -u test_user`,
+  uniws watch -u test_user
+  uniws checkconfig -c centrifugo.json
+  uniws doctor`,
 		Version:       buildVersion(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -39,7 +41,7 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{cmd: cmd.CommandPath(), err: err}
 	})
-	root.CompletionOptions.HiddenDefaultCmd = true
+	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		newServeCmd(f, nil),
 		newGentokenCmd(f, nil),
@@ -47,6 +49,11 @@ $UNIWS_CONFIG, ./config.json, then the development config.`,
 		newPublishCmd(f, nil),
 		newWatchCmd(f, nil),
 		newBenchCmd(f, nil),
+		newGenconfigCmd(f, nil),
+		newCheckconfigCmd(f, nil),
+		newChecktokenCmd(f, nil),
+		newDoctorCmd(f, nil),
+		newCompletionCmd(f),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
@@ -72,9 +79,12 @@ func newExitCodesTopic() *cobra.Command {
 
   0  success
   1  an error, including an error reply from the server API
-     (e.g. publish gets {"error":{"code":107,...}})
-  2  usage: bad flags or arguments, or publish data that is not valid JSON
-     (nothing is sent)
+     (e.g. publish gets {"error":{"code":107,...}}); and a negative answer:
+     checkconfig found a problem, checktoken found a token the server
+     would refuse, doctor had a failed check, genconfig found the file
+     already there (without --force)
+  2  usage: bad flags or arguments (including an unknown shell for
+     completion), or publish data that is not valid JSON (nothing is sent)
   3  timeout: watch --timeout passed before --count publications arrived
   4  auth refused: the server API answered HTTP 401 (wrong or missing API key)
   5  terminal disconnect: the server disconnected watch with a code that

@@ -18,6 +18,9 @@ type serveOptions struct {
 	Address    string
 	AddressSet bool
 	LogLevel   string
+	LogFormat  string
+	Debug      bool
+	DebugAddr  string
 }
 
 func newServeCmd(f *factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
@@ -25,14 +28,25 @@ func newServeCmd(f *factory, runF func(context.Context, *serveOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the uni_websocket endpoint and the HTTP API",
-		Long: `Serve /connection/uni_websocket, the HTTP API (/api) and /health.
+		Long: `Serve /connection/uni_websocket, the HTTP API (/api), /health and the
+Prometheus metrics (/metrics, uniws_* names), all on one listener.
+
+The configuration may use uniws's flat keys or a Centrifugo v6 file as it is
+(nested keys); keys without effect in uniws are logged as warnings. Run
+'uniws checkconfig' to see every problem of a configuration at once.
+
+Logs go to stderr, as text or JSON (--log-format). --debug serves the Go
+profiler (pprof) on a separate, internal listener (--debug-address,
+127.0.0.1:6060 by default), never on the public one.
 
 With no configuration found (-c, $UNIWS_CONFIG, ./config.json), serve uses the
 development config at <user config dir>/uniws/config.json, creating it with
 random secrets on first use. SIGINT or SIGTERM shuts down gracefully: every
 client gets disconnect 3001 shutdown, and serve exits 0.`,
 		Example: `  uniws serve
-  uniws serve -c config.json --port 9000`,
+  uniws serve -c config.json --port 9000
+  uniws serve -c centrifugo.json --log-format json --log-level debug
+  uniws serve --debug --debug-address 127.0.0.1:6060`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PortSet = cmd.Flags().Changed("port")
@@ -48,6 +62,11 @@ client gets disconnect 3001 shutdown, and serve exits 0.`,
 	fl.IntVar(&opts.Port, "port", 0, "port to listen on (overrides the config's port)")
 	fl.StringVar(&opts.Address, "address", "", "address to listen on (overrides the config's address)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
+	fl.BoolVar(&opts.Debug, "debug", false, "serve pprof on --debug-address (internal only)")
+	fl.StringVar(&opts.DebugAddr, "debug-address", defaultDebugAddress, "internal address for --debug's pprof listener")
+	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -59,7 +78,23 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 	if opts.PortSet && (opts.Port < 0 || opts.Port > 65535) {
 		return usageErrorf(path, "--port %d is not a TCP port", opts.Port)
 	}
-	log := slog.New(slog.NewTextHandler(f.ios.ErrOut, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch opts.LogFormat {
+	case "text":
+		handler = slog.NewTextHandler(f.ios.ErrOut, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(f.ios.ErrOut, &slog.HandlerOptions{Level: level})
+	default:
+		return usageErrorf(path, "--log-format %q: want text or json", opts.LogFormat)
+	}
+	log := slog.New(handler)
+	loopback := true
+	if opts.Debug {
+		var err error
+		if loopback, err = checkDebugAddress(opts.DebugAddr); err != nil {
+			return &usageError{cmd: path, err: err}
+		}
+	}
 
 	choice := f.findConfig(opts.ConfigPath)
 	if choice.Path == "" {
@@ -75,11 +110,14 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		}
 		choice.Path, choice.From = choice.Dev, "development config"
 	}
-	cfg, err := core.LoadConfig(choice.Path, f.ios.Getenv)
+	cfg, rep, err := core.LoadConfigReport(choice.Path, f.ios.Getenv)
 	if err != nil {
-		return fmt.Errorf("load config %s: %w", choice.Path, err)
+		return fmt.Errorf("load config %s (run 'uniws checkconfig -c %s' for every problem explained): %w", choice.Path, choice.Path, err)
 	}
-	log.Info("using config", "path", choice.Path, "from", choice.From)
+	log.Info("using config", "path", choice.Path, "from", choice.From, "centrifugo_style", rep.Centrifugo)
+	for _, w := range rep.Warnings {
+		log.Warn("config: " + w)
+	}
 	if opts.PortSet {
 		cfg.Port = core.Port(opts.Port)
 	}
@@ -96,6 +134,17 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 	ln, err := f.listen(ctx, cfg.ListenAddr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	}
+	if opts.Debug {
+		if !loopback {
+			log.Warn("pprof listens on a non-loopback address: make sure it is not reachable from outside", "address", opts.DebugAddr)
+		}
+		stop, err := startDebug(ctx, f, opts.DebugAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stop()
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)

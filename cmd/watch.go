@@ -102,6 +102,10 @@ with --fail-on-gap.`,
 	fl.BoolVar(&opts.FailOnGap, "fail-on-gap", false, "exit 6 when a reconnect cannot recover missed publications")
 	fl.IntVar(&opts.Buffer, "buffer", 1000, "entries the full-screen log keeps")
 	fl.StringArrayVar(&opts.Since, "since", nil, "start a channel from a known position, CH:OFFSET[:EPOCH] (repeatable)")
+	// --sub completes from the server's channels API, with the API key of
+	// $UNIWS_API_KEY or the configuration.
+	var noKey string
+	_ = cmd.RegisterFlagCompletionFunc("sub", channelCompletion(f, serverTarget{&opts.Server, &noKey, &opts.ConfigPath}))
 	return cmd
 }
 

@@ -1,66 +1,67 @@
 package core
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"net"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 )
 
 // Config is the server configuration in the seed's flat key style
 // (PROTOCOL.md §10). The zero value is not usable: start from Default().
 type Config struct {
-	TokenHMACSecretKey         string   `json:"token_hmac_secret_key,omitempty"`
-	TokenHMACPreviousSecretKey string   `json:"token_hmac_previous_secret_key,omitempty"`
-	TokenRSAPublicKey          string   `json:"token_rsa_public_key,omitempty"`
-	TokenECDSAPublicKey        string   `json:"token_ecdsa_public_key,omitempty"`
-	TokenJWKSPublicEndpoint    string   `json:"token_jwks_public_endpoint,omitempty"`
-	TokenAudience              string   `json:"token_audience,omitempty"`
-	TokenIssuer                string   `json:"token_issuer,omitempty"`
-	UniWebSocket               bool     `json:"uni_websocket,omitempty"`
-	UniMessageSizeLimit        int      `json:"uni_websocket_message_size_limit,omitempty"`
-	UniJoinPushMessages        bool     `json:"uni_websocket_join_push_messages,omitempty"`
-	UserSubscribeToPersonal    bool     `json:"user_subscribe_to_personal,omitempty"`
-	UserPersonalNamespace      string   `json:"user_personal_channel_namespace,omitempty"`
-	APIKey                     string   `json:"api_key,omitempty"`
-	APIInsecure                bool     `json:"api_insecure,omitempty"`
-	AllowedOrigins             []string `json:"allowed_origins,omitempty"`
-	Port                       Port     `json:"port,omitempty"`
-	Address                    string   `json:"address,omitempty"`
-	PingInterval               Duration `json:"ping_interval,omitempty"`
-	PongTimeout                Duration `json:"pong_timeout,omitempty"`
-	ClientQueueMaxSize         int      `json:"client_queue_max_size,omitempty"`
-	ClientChannelLimit         int      `json:"client_channel_limit,omitempty"`
-	ClientStaleCloseDelay      Duration `json:"client_stale_close_delay,omitempty"`
-	ClientExpiredCloseDelay    Duration `json:"client_expired_close_delay,omitempty"`
-	ClientRecoveryMaxPubLimit  int      `json:"client_recovery_max_publication_limit,omitempty"`
-	ChannelMaxLength           int      `json:"channel_max_length,omitempty"`
-	AllowAnonymousConnect      bool     `json:"allow_anonymous_connect_without_token,omitempty"`
-	ClientInsecure             bool     `json:"client_insecure,omitempty"`
-	ClientConnectionLimit      int      `json:"client_connection_limit,omitempty"`
-	ClientConnectionRateLimit  int      `json:"client_connection_rate_limit,omitempty"`
-	ClientUserConnectionLimit  int      `json:"client_user_connection_limit,omitempty"`
-	ClientConnectSubsLimit     int      `json:"client_connect_subs_limit,omitempty"`
-	ClientWriteTimeout         Duration `json:"client_write_timeout,omitempty"`
-	HTTPReadHeaderTimeout      Duration `json:"http_read_header_timeout,omitempty"`
-	APIMaxBodySize             int      `json:"api_max_body_size,omitempty"`
-	APITimeout                 Duration `json:"api_timeout,omitempty"`
-	APIBroadcastMaxChannels    int      `json:"api_broadcast_max_channels,omitempty"`
-	ProxyConnectEndpoint       string   `json:"proxy_connect_endpoint,omitempty"`
-	ProxyConnectTimeout        Duration `json:"proxy_connect_timeout,omitempty"`
-	ShutdownTimeout            Duration `json:"shutdown_timeout,omitempty"`
-	Engine                     string   `json:"engine,omitempty"`
-	RedisAddress               string   `json:"redis_address,omitempty"`
-	RedisPrefix                string   `json:"redis_prefix,omitempty"`
-	RedisAddresses             []string `json:"redis_addresses,omitempty"`
-	RedisTLS                   bool     `json:"redis_tls,omitempty"`
-	RedisTLSInsecureSkipVerify bool     `json:"redis_tls_insecure_skip_verify,omitempty"`
-	RedisConnectTimeout        Duration `json:"redis_connect_timeout,omitempty"`
-	RedisIOTimeout             Duration `json:"redis_io_timeout,omitempty"`
+	TokenHMACSecretKey         string `json:"token_hmac_secret_key,omitempty"`
+	TokenHMACPreviousSecretKey string `json:"token_hmac_previous_secret_key,omitempty"`
+	// TokenHMACPreviousSecretKeyValidUntil ends the previous key's use (Unix
+	// seconds; 0: no end), as in Centrifugo v6.
+	TokenHMACPreviousSecretKeyValidUntil int64    `json:"token_hmac_previous_secret_key_valid_until,omitempty"`
+	TokenRSAPublicKey                    string   `json:"token_rsa_public_key,omitempty"`
+	TokenECDSAPublicKey                  string   `json:"token_ecdsa_public_key,omitempty"`
+	TokenJWKSPublicEndpoint              string   `json:"token_jwks_public_endpoint,omitempty"`
+	TokenAudience                        string   `json:"token_audience,omitempty"`
+	TokenIssuer                          string   `json:"token_issuer,omitempty"`
+	UniWebSocket                         bool     `json:"uni_websocket,omitempty"`
+	UniMessageSizeLimit                  int      `json:"uni_websocket_message_size_limit,omitempty"`
+	UniJoinPushMessages                  bool     `json:"uni_websocket_join_push_messages,omitempty"`
+	UserSubscribeToPersonal              bool     `json:"user_subscribe_to_personal,omitempty"`
+	UserPersonalNamespace                string   `json:"user_personal_channel_namespace,omitempty"`
+	APIKey                               string   `json:"api_key,omitempty"`
+	APIInsecure                          bool     `json:"api_insecure,omitempty"`
+	AllowedOrigins                       []string `json:"allowed_origins,omitempty"`
+	Port                                 Port     `json:"port,omitempty"`
+	Address                              string   `json:"address,omitempty"`
+	PingInterval                         Duration `json:"ping_interval,omitempty"`
+	PongTimeout                          Duration `json:"pong_timeout,omitempty"`
+	ClientQueueMaxSize                   int      `json:"client_queue_max_size,omitempty"`
+	ClientChannelLimit                   int      `json:"client_channel_limit,omitempty"`
+	ClientStaleCloseDelay                Duration `json:"client_stale_close_delay,omitempty"`
+	ClientExpiredCloseDelay              Duration `json:"client_expired_close_delay,omitempty"`
+	ClientRecoveryMaxPubLimit            int      `json:"client_recovery_max_publication_limit,omitempty"`
+	ChannelMaxLength                     int      `json:"channel_max_length,omitempty"`
+	AllowAnonymousConnect                bool     `json:"allow_anonymous_connect_without_token,omitempty"`
+	ClientInsecure                       bool     `json:"client_insecure,omitempty"`
+	ClientConnectionLimit                int      `json:"client_connection_limit,omitempty"`
+	ClientConnectionRateLimit            int      `json:"client_connection_rate_limit,omitempty"`
+	ClientUserConnectionLimit            int      `json:"client_user_connection_limit,omitempty"`
+	ClientConnectSubsLimit               int      `json:"client_connect_subs_limit,omitempty"`
+	ClientWriteTimeout                   Duration `json:"client_write_timeout,omitempty"`
+	HTTPReadHeaderTimeout                Duration `json:"http_read_header_timeout,omitempty"`
+	APIMaxBodySize                       int      `json:"api_max_body_size,omitempty"`
+	APITimeout                           Duration `json:"api_timeout,omitempty"`
+	APIBroadcastMaxChannels              int      `json:"api_broadcast_max_channels,omitempty"`
+	ProxyConnectEndpoint                 string   `json:"proxy_connect_endpoint,omitempty"`
+	ProxyConnectTimeout                  Duration `json:"proxy_connect_timeout,omitempty"`
+	ShutdownTimeout                      Duration `json:"shutdown_timeout,omitempty"`
+	Engine                               string   `json:"engine,omitempty"`
+	RedisAddress                         string   `json:"redis_address,omitempty"`
+	RedisPrefix                          string   `json:"redis_prefix,omitempty"`
+	RedisAddresses                       []string `json:"redis_addresses,omitempty"`
+	RedisTLS                             bool     `json:"redis_tls,omitempty"`
+	RedisTLSInsecureSkipVerify           bool     `json:"redis_tls_insecure_skip_verify,omitempty"`
+	RedisConnectTimeout                  Duration `json:"redis_connect_timeout,omitempty"`
+	RedisIOTimeout                       Duration `json:"redis_io_timeout,omitempty"`
 
 	// ChannelOptions apply to channels without a namespace.
 	ChannelOptions
@@ -147,8 +148,16 @@ func keyErr(key, format string, args ...any) error {
 }
 
 // Validate checks the configuration and fills in derived values (compiled
-// regexes, zero limits replaced by defaults). Each problem names its key.
+// regexes, zero limits replaced by defaults). It reports every problem it
+// finds, each a *ConfigError naming its key, joined with errors.Join; the
+// first one comes first.
 func (c *Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	def := Default()
 	if c.UniMessageSizeLimit <= 0 {
 		c.UniMessageSizeLimit = def.UniMessageSizeLimit
@@ -157,16 +166,17 @@ func (c *Config) Validate() error {
 		c.ChannelMaxLength = def.ChannelMaxLength
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		return keyErr("port", "%d is not a TCP port", c.Port)
+		add(keyErr("port", "%d is not a TCP port", c.Port))
 	}
-	if c.PingInterval <= 0 {
-		return keyErr("ping_interval", "must be positive")
+	switch {
+	case c.PingInterval <= 0:
+		add(keyErr("ping_interval", "must be positive"))
+	case c.PongTimeout <= 0:
+	case c.PingInterval <= c.PongTimeout:
+		add(keyErr("ping_interval", "%s must be greater than pong_timeout %s", c.PingInterval, c.PongTimeout))
 	}
 	if c.PongTimeout <= 0 {
-		return keyErr("pong_timeout", "must be positive")
-	}
-	if c.PingInterval <= c.PongTimeout {
-		return keyErr("ping_interval", "%s must be greater than pong_timeout %s", c.PingInterval, c.PongTimeout)
+		add(keyErr("pong_timeout", "must be positive"))
 	}
 	for _, k := range []struct {
 		key string
@@ -199,132 +209,79 @@ func (c *Config) Validate() error {
 		{"api_broadcast_max_channels", c.APIBroadcastMaxChannels},
 	} {
 		if k.v < 0 {
-			return keyErr(k.key, "must not be negative")
+			add(keyErr(k.key, "must not be negative"))
 		}
+	}
+	if c.TokenHMACPreviousSecretKeyValidUntil < 0 {
+		add(keyErr("token_hmac_previous_secret_key_valid_until", "must not be negative (a Unix time in seconds, 0 for no end)"))
 	}
 	switch c.Engine {
 	case "", "memory":
 		c.Engine = "memory"
 	case "redis":
-		if err := c.validateRedis(); err != nil {
-			return err
-		}
+		add(c.validateRedis())
 	default:
-		return keyErr("engine", "%q is not an engine (memory or redis)", c.Engine)
+		add(keyErr("engine", "%q is not an engine (memory or redis)", c.Engine))
 	}
-	if err := c.ChannelOptions.validate(""); err != nil {
-		return err
-	}
+	add(c.ChannelOptions.validate(""))
 	seen := map[string]bool{}
 	for i := range c.Namespaces {
 		ns := &c.Namespaces[i]
 		if !ValidNamespaceName(ns.Name) {
-			return keyErr("namespaces", "namespace name %q must match %s", ns.Name, namespaceNameRegex)
+			add(keyErr("namespaces", "namespace name %q must match %s", ns.Name, namespaceNameRegex))
+			continue
 		}
 		if seen[ns.Name] {
-			return keyErr("namespaces", "namespace %q defined twice", ns.Name)
+			add(keyErr("namespaces", "namespace %q defined twice", ns.Name))
+			continue
 		}
 		seen[ns.Name] = true
-		if err := ns.ChannelOptions.validate("namespaces[" + ns.Name + "]."); err != nil {
-			return err
-		}
+		add(ns.ChannelOptions.validate("namespaces[" + ns.Name + "]."))
 	}
 	if c.UserPersonalNamespace != "" && !seen[c.UserPersonalNamespace] {
-		return keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace)
+		add(keyErr("user_personal_channel_namespace", "namespace %q is not defined", c.UserPersonalNamespace))
 	}
-	return c.validateAuth()
+	add(c.validateAuth())
+	return errors.Join(errs...)
 }
 
 func (o *ChannelOptions) validate(prefix string) error {
-	if o.HistorySize < 0 {
-		return keyErr(prefix+"history_size", "must not be negative")
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, keyErr(prefix+key, format, args...))
 	}
-	if o.HistorySize > 0 && o.HistoryTTL <= 0 {
-		return keyErr(prefix+"history_ttl", "must be set when history_size is set")
-	}
-	if o.HistoryTTL > 0 && o.HistorySize <= 0 {
-		return keyErr(prefix+"history_size", "must be set when history_ttl is set")
+	switch {
+	case o.HistorySize < 0:
+		add("history_size", "must not be negative")
+	case o.HistorySize > 0 && o.HistoryTTL <= 0:
+		add("history_ttl", "must be set when history_size is set")
+	case o.HistoryTTL > 0 && o.HistorySize <= 0:
+		add("history_size", "must be set when history_ttl is set")
 	}
 	if (o.ForceRecovery || o.ForcePositioning) && !o.HistoryEnabled() {
 		key := "force_recovery"
 		if !o.ForceRecovery {
 			key = "force_positioning"
 		}
-		return keyErr(prefix+key, "needs history_size and history_ttl")
+		add(key, "needs history_size and history_ttl")
 	}
 	if o.HistoryMetaTTL > 0 && o.HistoryMetaTTL < o.HistoryTTL {
-		return keyErr(prefix+"history_meta_ttl", "must not be shorter than history_ttl")
+		add("history_meta_ttl", "must not be shorter than history_ttl")
 	}
 	if o.ChannelRegex != "" {
 		re, err := regexp.Compile(o.ChannelRegex)
 		if err != nil {
-			return keyErr(prefix+"channel_regex", "%v", err)
+			add("channel_regex", "%v", err)
+		} else {
+			o.channelRegexp = re
 		}
-		o.channelRegexp = re
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ListenAddr is the host:port the server listens on.
 func (c *Config) ListenAddr() string {
 	return net.JoinHostPort(c.Address, strconv.Itoa(int(c.Port)))
-}
-
-// Duration is a time.Duration that reads and writes Go duration strings
-// ("25s"). A bare integer is taken as seconds.
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "25s" or 25 (seconds).
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("bad duration %q (want e.g. \"25s\")", s)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var n float64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("bad duration %s (want e.g. \"25s\")", b)
-	}
-	// Out of range, the conversion below would give an arbitrary value.
-	if ns := n * float64(time.Second); ns >= math.MaxInt64 || ns <= math.MinInt64 {
-		return fmt.Errorf("duration %s seconds out of range", b)
-	}
-	*d = Duration(n * float64(time.Second))
-	return nil
-}
-
-// Port is a TCP port that reads from a number or a string.
-type Port int
-
-// UnmarshalJSON reads 8000 or "8000".
-func (p *Port) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("bad port %q", s)
-		}
-		*p = Port(v)
-		return nil
-	}
-	var n int
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("bad port %s", b)
-	}
-	*p = Port(n)
-	return nil
 }
 
 // SecurityCheck refuses configurations that would run unsafely by accident

@@ -21,35 +21,6 @@ import (
 // EnvPrefix prefixes every configuration key in the environment.
 const EnvPrefix = "UNIWS_"
 
-// LoadConfig reads a configuration file (JSON, YAML or TOML, chosen by the
-// file extension; an empty path means no file), applies UNIWS_<KEY>
-// environment overrides through getenv (nil for none), fills in defaults and
-// validates the result.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	var raw map[string]any
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
-		}
-		raw, err = parseConfig(filepath.Ext(path), data)
-		if err != nil {
-			return nil, fmt.Errorf("parse config %s: %w", path, err)
-		}
-	}
-	return buildConfig(raw, getenv)
-}
-
-// ParseConfig decodes configuration bytes in the given format ("json",
-// "yaml" or "toml"), applies the environment and validates.
-func ParseConfig(format string, data []byte, getenv func(string) string) (*Config, error) {
-	raw, err := parseConfig("."+format, data)
-	if err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
-	}
-	return buildConfig(raw, getenv)
-}
-
 func parseConfig(ext string, data []byte) (map[string]any, error) {
 	raw := map[string]any{}
 	switch strings.ToLower(ext) {
@@ -73,57 +44,6 @@ func parseConfig(ext string, data []byte) (map[string]any, error) {
 		raw = map[string]any{}
 	}
 	return raw, nil
-}
-
-func buildConfig(raw map[string]any, getenv func(string) string) (*Config, error) {
-	cfg := Default()
-	fields := configFields(&cfg)
-	if raw == nil {
-		raw = map[string]any{}
-	}
-	fromEnv := map[string]bool{}
-	if getenv != nil {
-		for _, key := range ConfigKeys() {
-			v := getenv(EnvPrefix + strings.ToUpper(key))
-			if v == "" {
-				continue
-			}
-			parsed, err := envValue(fields[key], v)
-			if err != nil {
-				return nil, &ConfigError{Key: key, Err: fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)}
-			}
-			raw[key] = parsed
-			fromEnv[key] = true
-		}
-	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		f, ok := fields[key]
-		if !ok {
-			return nil, &ConfigError{Key: key, Err: errors.New("unknown key")}
-		}
-		b, err := json.Marshal(raw[key])
-		if err != nil {
-			return nil, &ConfigError{Key: key, Err: err}
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(f.Addr().Interface()); err != nil {
-			err = cleanJSONError(err)
-			if fromEnv[key] {
-				err = fmt.Errorf("from %s%s: %w", EnvPrefix, strings.ToUpper(key), err)
-			}
-			return nil, &ConfigError{Key: key, Err: err}
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
 }
 
 // configFields maps each configuration key to its field in cfg, including
@@ -225,25 +145,49 @@ func DevConfig() map[string]any {
 	}
 }
 
+// ConfigFormat is the format LoadConfig reads a file in, by its extension:
+// "yaml", "toml" or "json" (any other extension).
+func ConfigFormat(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return "yaml"
+	case ".toml":
+		return "toml"
+	}
+	return "json"
+}
+
+// EncodeConfig encodes a configuration map as "json" (indented), "yaml" or
+// "toml", keys sorted.
+func EncodeConfig(format string, cfg map[string]any) ([]byte, error) {
+	var data []byte
+	var err error
+	switch format {
+	case "yaml":
+		data, err = yaml.Marshal(cfg)
+	case "toml":
+		var buf bytes.Buffer
+		err = toml.NewEncoder(&buf).Encode(cfg)
+		data = buf.Bytes()
+	case "json":
+		data, err = json.MarshalIndent(cfg, "", "  ")
+		data = append(data, '\n')
+	default:
+		return nil, fmt.Errorf("encode config: unknown format %q (json, yaml or toml)", format)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return data, nil
+}
+
 // WriteConfigFile writes a configuration map to path in the format its
 // extension names, creating parent directories. It refuses to overwrite an
 // existing file unless force is set.
 func WriteConfigFile(path string, cfg map[string]any, force bool) error {
-	var data []byte
-	var err error
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
-		data, err = yaml.Marshal(cfg)
-	case ".toml":
-		var buf bytes.Buffer
-		err = toml.NewEncoder(&buf).Encode(cfg)
-		data = buf.Bytes()
-	default:
-		data, err = json.MarshalIndent(cfg, "", "  ")
-		data = append(data, '\n')
-	}
+	data, err := EncodeConfig(ConfigFormat(path), cfg)
 	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create config dir: %w", err)

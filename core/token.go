@@ -58,11 +58,14 @@ var (
 // TokenKeys are the keys a server verifies tokens with. An algorithm whose
 // key is not configured is refused.
 type TokenKeys struct {
-	HMAC     [][]byte // current secret first, then previous ones
-	RSA      crypto.PublicKey
-	ECDSA    crypto.PublicKey
-	Audience string
-	Issuer   string
+	HMAC [][]byte // current secret first, then previous ones
+	// PreviousValidUntil, when set, ends the use of the previous HMAC
+	// secrets (HMAC[1:]) at that time.
+	PreviousValidUntil time.Time
+	RSA                crypto.PublicKey
+	ECDSA              crypto.PublicKey
+	Audience           string
+	Issuer             string
 	// AudienceRegex, when set, must match one of the token's aud values;
 	// IssuerRegex must match its iss.
 	AudienceRegex *regexp.Regexp
@@ -96,6 +99,9 @@ func TokenKeysFromConfig(c *Config) (*TokenKeys, error) {
 	}
 	if c.TokenHMACPreviousSecretKey != "" {
 		k.HMAC = append(k.HMAC, []byte(c.TokenHMACPreviousSecretKey))
+		if c.TokenHMACPreviousSecretKeyValidUntil > 0 {
+			k.PreviousValidUntil = time.Unix(c.TokenHMACPreviousSecretKeyValidUntil, 0)
+		}
 	}
 	if c.TokenRSAPublicKey != "" {
 		pub, err := jwt.ParseRSAPublicKeyFromPEM([]byte(c.TokenRSAPublicKey))
@@ -126,12 +132,22 @@ func (k *TokenKeys) Empty() bool {
 // algorithm, aud, iss, a channel claim) wins over expiry. A token whose nbf
 // is still in the future counts as expired (3005), as in Centrifugo v6.
 func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credentials, error) {
+	creds, _, err := k.VerifyConnectTokenKey(token, now)
+	return creds, err
+}
+
+// VerifyConnectTokenKey is VerifyConnectToken that also names the key the
+// signature matched, or "" when no configured key matched it. A token can
+// carry a valid signature and still be refused for its claims; the key is
+// reported then too.
+func (k *TokenKeys) VerifyConnectTokenKey(token string, now time.Time) (*Credentials, TokenKey, error) {
 	// The signature first; claims are validated below, in Centrifugo's order.
 	parser := jwt.NewParser(jwt.WithValidMethods(k.methods()), jwt.WithoutClaimsValidation())
 	var claims *ConnectClaims
 	var lastErr error
+	var used TokenKey
 	verified := false
-	for _, key := range k.candidates() {
+	for _, key := range k.candidates(now, &used) {
 		claims = &ConnectClaims{}
 		_, err := parser.ParseWithClaims(token, claims, key)
 		if err == nil {
@@ -147,8 +163,14 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 		if lastErr == nil {
 			lastErr = errors.New("no verification key configured")
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
+		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
 	}
+	creds, err := k.checkClaims(claims, now)
+	return creds, used, err
+}
+
+// checkClaims validates the claims of a token whose signature is good.
+func (k *TokenKeys) checkClaims(claims *ConnectClaims, now time.Time) (*Credentials, error) {
 	opts := []jwt.ParserOption{jwt.WithTimeFunc(func() time.Time { return now })}
 	if k.Audience != "" {
 		opts = append(opts, jwt.WithAudience(k.Audience))
@@ -235,80 +257,4 @@ func credentials(claims *ConnectClaims, now time.Time) (*Credentials, error) {
 		creds.ExpireAt = claims.ExpiresAt.Time
 	}
 	return creds, nil
-}
-
-func (k *TokenKeys) methods() []string {
-	var m []string
-	if len(k.HMAC) > 0 {
-		m = append(m, "HS256", "HS384", "HS512")
-	}
-	if k.RSA != nil || k.KeyFunc != nil {
-		m = append(m, "RS256", "RS384", "RS512")
-	}
-	if k.ECDSA != nil || k.KeyFunc != nil {
-		m = append(m, "ES256", "ES384", "ES512")
-	}
-	if k.KeyFunc != nil {
-		m = append(m, "EdDSA")
-	}
-	if len(m) == 0 {
-		// Nothing is configured: refuse every algorithm.
-		m = append(m, "no-key-configured")
-	}
-	return m
-}
-
-// candidates returns one keyfunc per HMAC secret (to support rotation),
-// or a single one picking the asymmetric key by algorithm.
-func (k *TokenKeys) candidates() []jwt.Keyfunc {
-	asym := func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		switch t.Method.(type) {
-		case *jwt.SigningMethodHMAC:
-			if len(k.HMAC) == 0 {
-				return nil, errors.New("no HMAC key configured")
-			}
-			return k.HMAC[0], nil
-		case *jwt.SigningMethodRSA:
-			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
-					return key, nil
-				} else if k.RSA == nil {
-					return nil, err
-				}
-			}
-			if k.RSA == nil {
-				return nil, errors.New("no RSA key configured")
-			}
-			return k.RSA, nil
-		case *jwt.SigningMethodECDSA:
-			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
-					return key, nil
-				} else if k.ECDSA == nil {
-					return nil, err
-				}
-			}
-			if k.ECDSA == nil {
-				return nil, errors.New("no ECDSA key configured")
-			}
-			return k.ECDSA, nil
-		case *jwt.SigningMethodEd25519:
-			if k.KeyFunc != nil {
-				return k.KeyFunc(t.Method.Alg(), kid)
-			}
-		}
-		return nil, fmt.Errorf("algorithm %s not allowed", t.Method.Alg())
-	}
-	out := []jwt.Keyfunc{asym}
-	for _, secret := range k.HMAC[min(1, len(k.HMAC)):] {
-		secret := secret
-		out = append(out, func(t *jwt.Token) (any, error) {
-			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
-				return nil, errors.New("not an HMAC token")
-			}
-			return secret, nil
-		})
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path"
+	"time"
 
 	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server/api"
@@ -36,6 +37,7 @@ func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.Pu
 	if !json.Valid(req.Data) {
 		return nil, core.ErrBadRequest.Err()
 	}
+	start := time.Now()
 	sp, err := e.n.broker.Publish(ctx, req.Channel, req.Data, broker.PublishOptions{
 		HistorySize:    opts.HistorySize,
 		HistoryTTL:     opts.HistoryTTL.D(),
@@ -44,7 +46,9 @@ func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.Pu
 		Tags:           req.Tags,
 		IdempotencyKey: req.IdempotencyKey,
 	})
+	e.n.metrics.BrokerPublish.Observe(time.Since(start).Seconds())
 	if err != nil {
+		e.n.metrics.EngineError("publish")
 		return nil, err
 	}
 	return &api.PublishResult{Offset: sp.Offset, Epoch: sp.Epoch}, nil
@@ -55,7 +59,11 @@ func (e executor) control(ctx context.Context, c control) error {
 	if err != nil {
 		return err
 	}
-	return e.n.broker.PublishControl(ctx, data)
+	if err := e.n.broker.PublishControl(ctx, data); err != nil {
+		e.n.metrics.EngineError("control")
+		return err
+	}
+	return nil
 }
 
 func (e executor) Disconnect(ctx context.Context, req *api.DisconnectRequest) error {
@@ -103,6 +111,7 @@ func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.Hi
 		return nil, core.ErrUnrecoverablePos.Err()
 	}
 	if err != nil {
+		e.n.metrics.EngineError("history")
 		return nil, err
 	}
 	if pubs == nil {
@@ -119,7 +128,11 @@ func (e executor) HistoryRemove(ctx context.Context, req *api.ChannelRequest) er
 	if !opts.HistoryEnabled() {
 		return core.ErrNotAvailable.Err()
 	}
-	return e.n.broker.RemoveHistory(ctx, req.Channel)
+	if err := e.n.broker.RemoveHistory(ctx, req.Channel); err != nil {
+		e.n.metrics.EngineError("history_remove")
+		return err
+	}
+	return nil
 }
 
 // Channels merges every node's channels (num_clients summed over nodes).
@@ -161,7 +174,17 @@ func (e executor) Info(ctx context.Context) (*api.InfoResult, error) {
 			Uptime:      n.Uptime,
 			MemoryBytes: n.MemoryBytes,
 			Goroutines:  n.Goroutines,
+			Process:     processInfo(n.RSS),
 		})
 	}
 	return res, nil
+}
+
+// processInfo is Centrifugo's process field for a node's resident memory
+// (nil when the node did not report it).
+func processInfo(rss int64) *api.ProcessInfo {
+	if rss <= 0 {
+		return nil
+	}
+	return &api.ProcessInfo{RSS: rss}
 }

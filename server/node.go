@@ -12,6 +12,7 @@ import (
 	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server/broker"
 	"github.com/uniws/uniws/server/hub"
+	"github.com/uniws/uniws/server/metrics"
 	"github.com/uniws/uniws/server/ws"
 )
 
@@ -29,6 +30,7 @@ type node struct {
 	uid     string
 	name    string
 	started time.Time
+	metrics *metrics.Collectors
 
 	mu       sync.RWMutex
 	sessions map[*ws.Session]*sessionState
@@ -219,6 +221,7 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	first, _ := n.hub.Subscribe(ch, s)
 	if first {
 		if err := n.broker.Subscribe(ctx, ch); err != nil {
+			n.metrics.EngineError("subscribe")
 			n.hub.Unsubscribe(ch, s)
 			return nil, broker.StreamPosition{}, err
 		}
@@ -260,6 +263,7 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 		_, sp, err = n.broker.History(ctx, ch, broker.HistoryOptions{MetaTTL: meta})
 	}
 	if err != nil {
+		n.metrics.EngineError("history")
 		n.unsubscribe(s, ch)
 		return nil, sp, err
 	}
@@ -313,6 +317,7 @@ func (n *node) unsubscribe(s *ws.Session, ch string) {
 	s.RemoveChannel(ch)
 	if last, removed := n.hub.Unsubscribe(ch, s); last && removed {
 		if err := n.broker.Unsubscribe(context.Background(), ch); err != nil {
+			n.metrics.EngineError("unsubscribe")
 			n.log.Warn("broker unsubscribe failed", "channel", ch, "error", err.Error())
 		}
 	}
@@ -354,7 +359,8 @@ func (n *node) HandlePublication(ch string, pub *core.Publication, sp broker.Str
 		cp.Epoch = sp.Epoch
 		p = &cp
 	}
-	n.hub.Broadcast(ws.NewMessage(ch, &core.Push{Channel: ch, Pub: p}, pub.Offset, sp.Epoch))
+	sent := n.hub.Broadcast(ws.NewMessage(ch, &core.Push{Channel: ch, Pub: p}, pub.Offset, sp.Epoch))
+	n.metrics.Pushes.Publication.Add(float64(sent))
 }
 
 // control is a command every node applies to its own sessions.

@@ -49,6 +49,7 @@ func (n *node) Describe() broker.NodeInfo {
 		Uptime:      int64(n.now().Sub(n.started) / time.Second),
 		MemoryBytes: ms.Sys,
 		Goroutines:  runtime.NumGoroutine(),
+		RSS:         processRSS(),
 		Channels:    channels,
 	}
 }

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server/api"
 	"github.com/uniws/uniws/server/broker"
 	"github.com/uniws/uniws/server/hub"
+	"github.com/uniws/uniws/server/metrics"
 	"github.com/uniws/uniws/server/ws"
 )
 
@@ -44,6 +46,7 @@ type options struct {
 	newID   func() string
 	jitter  func() float64
 	broker  broker.Broker
+	reg     *prometheus.Registry
 }
 
 // Option configures a Server.
@@ -67,7 +70,13 @@ func WithPingJitter(f func() float64) Option { return func(o *options) { o.jitte
 // WithBroker replaces the engine the configuration names (tests, embedding).
 func WithBroker(b broker.Broker) Option { return func(o *options) { o.broker = b } }
 
-// New builds a server from a validated configuration.
+// WithRegistry makes the server register its metrics on reg instead of a
+// registry of its own (embedding). /metrics serves reg.
+func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.reg = reg } }
+
+// New builds a server from a validated configuration. Its metrics live on
+// a Prometheus registry of its own (see WithRegistry), served at /metrics
+// on the same listener as everything else.
 func New(cfg *core.Config, opts ...Option) (*Server, error) {
 	o := options{
 		log:     slog.New(slog.DiscardHandler),
@@ -104,6 +113,10 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("engine %q is not available", cfg.Engine)
 		}
 	}
+	if o.reg == nil {
+		o.reg = metrics.NewRegistry()
+	}
+	m := metrics.New(o.reg)
 	host, _ := os.Hostname()
 	n := &node{
 		cfg:      cfg,
@@ -116,6 +129,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		uid:      o.newID(),
 		name:     host,
 		started:  o.now(),
+		metrics:  m,
 		sessions: make(map[*ws.Session]*sessionState),
 		users:    make(map[string]map[*ws.Session]struct{}),
 	}
@@ -134,6 +148,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		WriteTimeout:     cfg.ClientWriteTimeout.D(),
 		NewID:            o.newID,
 		Jitter:           o.jitter,
+		Metrics:          m,
 	}, n, o.log)
 	s.api = api.NewHandler(api.Config{
 		Key:                  cfg.APIKey,
@@ -142,6 +157,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		Timeout:              cfg.APITimeout.D(),
 		BroadcastMaxChannels: cfg.APIBroadcastMaxChannels,
 		Draining:             s.ws.Draining,
+		Metrics:              m,
 	}, executor{n}, o.log)
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/connection/uni_websocket", s.ws)
@@ -151,6 +167,8 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("{}\n"))
 	})
+	metrics.RegisterState(o.reg, n, o.version)
+	s.mux.Handle("/metrics", metrics.Handler(o.reg))
 	if err := b.Run(n); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("start engine: %w", err)

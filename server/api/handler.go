@@ -13,10 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/metrics"
 )
 
 // Config holds the API settings.
@@ -31,6 +33,9 @@ type Config struct {
 	BroadcastMaxChannels int
 	// Draining reports that the server is shutting down (HTTP 503).
 	Draining func() bool
+	// Metrics counts calls by method and status and observes their
+	// latency (nil: counted on collectors that no registry exposes).
+	Metrics *metrics.Collectors
 }
 
 // Handler is the HTTP API handler. It is safe for concurrent use.
@@ -57,57 +62,80 @@ func NewHandler(cfg Config, exec Executor, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(nil)
+	}
 	h := &Handler{cfg: cfg, exec: exec, log: log}
 	h.methods = h.methodTable()
 	return h
 }
 
-// ServeHTTP serves POST /api and POST /api/<method>.
+// ServeHTTP serves POST /api and POST /api/<method>, and counts the call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if method, status := h.serve(w, r); method != "" {
+		h.cfg.Metrics.API(method, status, time.Since(start))
+	}
+}
+
+// serve answers one request and returns the method and status to count it
+// under; legacy commands are counted one by one, so a legacy request that
+// ran returns "".
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (method, status string) {
+	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api"), "/")
+	method = "legacy"
+	if name != "" {
+		method = "unknown"
+		if _, ok := h.methods[name]; ok {
+			method = name
+		}
+	}
+	refuse := func(code int, msg string) (string, string) {
+		if msg == "" {
+			w.WriteHeader(code)
+		} else {
+			http.Error(w, msg, code)
+		}
+		return method, "http_" + strconv.Itoa(code)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return refuse(http.StatusMethodNotAllowed, "method not allowed")
 	}
 	if !h.authorized(r) {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return refuse(http.StatusUnauthorized, "")
 	}
 	if h.cfg.Draining != nil && h.cfg.Draining() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+		return refuse(http.StatusServiceUnavailable, "shutting down")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
+			return refuse(http.StatusRequestEntityTooLarge, "request body too large")
 		}
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
+		return refuse(http.StatusBadRequest, "bad request")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
 	defer cancel()
-	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api"), "/")
 	if name == "" {
-		h.serveLegacy(ctx, w, body)
-		return
+		if h.serveLegacy(ctx, w, body) {
+			return "", ""
+		}
+		return method, "http_400"
 	}
 	m, ok := h.methods[name]
 	if !ok {
-		h.writeReply(w, r, nil, core.ErrNotFound.Err())
-		return
+		return method, h.writeReply(w, r, nil, core.ErrNotFound.Err())
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
 	result, err := m(ctx, body)
 	if errors.Is(err, errBadBody) {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
+		return refuse(http.StatusBadRequest, "bad request")
 	}
-	h.writeReply(w, r, result, err)
+	return method, h.writeReply(w, r, result, err)
 }
 
 func (h *Handler) authorized(r *http.Request) bool {
@@ -152,13 +180,23 @@ func (h *Handler) toReply(result any, err error) reply {
 	return reply{Error: core.ErrInternal.Err()}
 }
 
-func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, result any, err error) {
+// writeReply writes a reply and returns its status for the metrics: "ok"
+// or the API error code.
+func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, result any, err error) string {
 	rep := h.toReply(result, err)
 	w.Header().Set("Content-Type", "application/json")
 	if rep.Error != nil && strings.EqualFold(r.Header.Get("X-Centrifugo-Error-Mode"), "transport") {
 		w.WriteHeader(transportStatus(core.ErrorCode(rep.Error.Code)))
 	}
 	_ = json.NewEncoder(w).Encode(rep)
+	return replyStatus(rep)
+}
+
+func replyStatus(rep reply) string {
+	if rep.Error != nil {
+		return strconv.Itoa(int(rep.Error.Code))
+	}
+	return "ok"
 }
 
 // transportStatus maps an API error to an HTTP status for the transport
@@ -188,8 +226,10 @@ type legacyCommand struct {
 	Params json.RawMessage `json:"params"`
 }
 
-// serveLegacy runs newline-separated commands and joins the replies by "\n".
-func (h *Handler) serveLegacy(ctx context.Context, w http.ResponseWriter, body []byte) {
+// serveLegacy runs newline-separated commands and joins the replies by
+// "\n", counting each command. It reports false when the body was refused
+// (HTTP 400).
+func (h *Handler) serveLegacy(ctx context.Context, w http.ResponseWriter, body []byte) bool {
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 64<<10), int(h.cfg.MaxBodySize))
@@ -202,14 +242,17 @@ func (h *Handler) serveLegacy(ctx context.Context, w http.ResponseWriter, body [
 		var cmd legacyCommand
 		if err := json.Unmarshal(line, &cmd); err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
-			return
+			return false
 		}
 		var rep reply
+		start := time.Now()
+		label := "unknown"
 		m, ok := h.methods[cmd.Method]
 		switch {
 		case !ok:
 			rep = reply{Error: core.ErrNotFound.Err()}
 		default:
+			label = cmd.Method
 			params := cmd.Params
 			if len(params) == 0 || string(params) == "null" {
 				params = []byte("{}")
@@ -220,6 +263,7 @@ func (h *Handler) serveLegacy(ctx context.Context, w http.ResponseWriter, body [
 			}
 			rep = h.toReply(result, err)
 		}
+		h.cfg.Metrics.API(label, replyStatus(rep), time.Since(start))
 		rep.ID = cmd.ID
 		if n > 0 {
 			out.WriteByte('\n')
@@ -233,8 +277,9 @@ func (h *Handler) serveLegacy(ctx context.Context, w http.ResponseWriter, body [
 	}
 	if err := sc.Err(); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
-		return
+		return false
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out.Bytes())
+	return true
 }

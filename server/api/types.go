@@ -164,6 +164,14 @@ type NodeInfo struct {
 	Uptime      int64  `json:"uptime"`
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
 	Goroutines  int    `json:"num_goroutines,omitempty"`
+	// Process is Centrifugo's process field: the node's resident memory.
+	Process *ProcessInfo `json:"process,omitempty"`
+}
+
+// ProcessInfo describes a node's process.
+type ProcessInfo struct {
+	// RSS is the resident set size in bytes.
+	RSS int64 `json:"rss,omitempty"`
 }
 
 // InfoResult is the info method's result.

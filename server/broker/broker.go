@@ -116,6 +116,8 @@ type NodeInfo struct {
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
 	// Goroutines is the node's goroutine count (flat under steady load).
 	Goroutines int `json:"num_goroutines,omitempty"`
+	// RSS is the node's resident set size in bytes.
+	RSS int64 `json:"rss,omitempty"`
 	// Channels maps each channel with local subscribers to their number.
 	Channels map[string]int `json:"channels,omitempty"`
 }

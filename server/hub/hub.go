@@ -142,6 +142,18 @@ func (h *Hub) Channels() map[string]int {
 	return out
 }
 
+// NumChannels returns the number of channels with at least one subscriber.
+func (h *Hub) NumChannels() int {
+	n := 0
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		n += len(sh.channels)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
 // NumSubscriptions returns the total of subscriptions over all channels.
 func (h *Hub) NumSubscriptions() int {
 	n := 0

@@ -99,3 +99,28 @@ func controlFrame(opcode byte, payload []byte) []byte {
 	b = appendHeader(b, opcode, len(payload))
 	return append(b, payload...)
 }
+
+// countPush counts a push sent to one session by its kind.
+func (h *Handler) countPush(p *core.Push) {
+	c := &h.cfg.Metrics.Pushes
+	switch {
+	case p.Pub != nil:
+		c.Publication.Inc()
+	case p.Join != nil:
+		c.Join.Inc()
+	case p.Leave != nil:
+		c.Leave.Inc()
+	case p.Unsubscribe != nil:
+		c.Unsubscribe.Inc()
+	case p.Message != nil:
+		c.Message.Inc()
+	case p.Subscribe != nil:
+		c.Subscribe.Inc()
+	case p.Connect != nil:
+		c.Connect.Inc()
+	case p.Disconnect != nil:
+		c.Disconnect.Inc()
+	case p.Refresh != nil:
+		c.Refresh.Inc()
+	}
+}

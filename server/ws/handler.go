@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/metrics"
 )
 
 // Node is what the transport needs from the server: it turns a connect
@@ -53,6 +54,9 @@ type Config struct {
 	NewID func() string
 	// Jitter returns a value in [0,1) spreading first pings (rand in production).
 	Jitter func() float64
+	// Metrics counts pushes, bytes, disconnects and slow consumers (nil:
+	// counted on collectors that no registry exposes).
+	Metrics *metrics.Collectors
 }
 
 // Handler serves /connection/uni_websocket. It is safe for concurrent use.
@@ -103,6 +107,9 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(nil)
 	}
 	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())

@@ -257,6 +257,7 @@ func (s *Session) Release(channel string, pushes ...*core.Push) {
 		return
 	}
 	for _, p := range pushes {
+		s.h.countPush(p)
 		s.enqueueMessageLocked(NewMessage(channel, p, 0, ""))
 	}
 	for _, m := range held {
@@ -281,6 +282,7 @@ func (s *Session) Send(p *core.Push) {
 	if s.closing || s.state != stateConnected {
 		return
 	}
+	s.h.countPush(p)
 	s.deliverLocked(m)
 }
 
@@ -313,6 +315,7 @@ func (s *Session) disconnectLocked(d core.Disconnect, dropQueue bool) {
 	push := core.Push{Disconnect: &d}
 	s.appendLocked(frame{b: textFrame(push.AppendJSON(nil))})
 	s.appendLocked(frame{b: closeFrame(d.Code, d.Reason)})
+	s.h.cfg.Metrics.Pushes.Disconnect.Inc()
 	_ = s.nc.SetReadDeadline(time.Now().Add(s.h.cfg.CloseTimeout))
 }
 
@@ -334,6 +337,7 @@ func (s *Session) enqueueLocked(f frame) {
 	}
 	if s.queued+len(f.b) > s.h.cfg.QueueMaxSize {
 		s.h.log.Info("slow consumer disconnected", "client", s.id, "user", s.user, "queued_bytes", s.queued)
+		s.h.cfg.Metrics.SlowConsumerDrops.Inc()
 		s.disconnectLocked(core.CodeSlow.Disconnect(), true)
 		return
 	}
@@ -459,7 +463,8 @@ func (s *Session) write(batch []frame) error {
 		return err
 	}
 	nb := iov
-	_, err := nb.WriteTo(s.nc)
+	n, err := nb.WriteTo(s.nc)
+	s.h.cfg.Metrics.BytesWritten.Add(float64(n))
 	clear(iov)
 	s.iov = iov[:0]
 	return err
@@ -538,6 +543,8 @@ func (s *Session) start(c *core.Connect) {
 	}
 	push := core.Push{Connect: c}
 	s.enqueueLocked(frame{b: textFrame(push.AppendJSON(nil))})
+	s.h.cfg.Metrics.Pushes.Connect.Inc()
+	s.h.cfg.Metrics.Connects.Inc()
 	for _, m := range pending {
 		s.deliverLocked(m)
 	}
@@ -562,6 +569,7 @@ func (s *Session) ping() {
 	} else {
 		s.enqueueLocked(frame{b: s.h.pingFrames})
 	}
+	s.h.cfg.Metrics.Pushes.Ping.Inc()
 	s.pingTimer.Reset(s.h.cfg.PingInterval)
 }
 
@@ -616,6 +624,7 @@ func (s *Session) cleanup() {
 	if connected {
 		s.h.node.Disconnected(s)
 	}
+	s.h.cfg.Metrics.Disconnect(s.CloseCode().Code)
 	if initiated {
 		t := time.NewTimer(s.h.cfg.CloseTimeout)
 		select {

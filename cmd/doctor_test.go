@@ -1,0 +1,135 @@
+package cmd
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server"
+)
+
+// startUniws runs a real server with the given flat configuration on
+// 127.0.0.1:0 and returns its URL and the path of its config file.
+func startUniws(t *testing.T, cfgMap map[string]any) (string, string) {
+	t.Helper()
+	path := writeConfig(t, t.TempDir(), cfgMap)
+	cfg, err := core.LoadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, server.WithVersion("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String(), path
+}
+
+// doctorServerConfig is the configuration of the doctor's healthy server.
+func doctorServerConfig() map[string]any {
+	return map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "uni_websocket": true}
+}
+
+func TestDoctor(t *testing.T) {
+	t.Parallel()
+	healthy, healthyCfg := startUniws(t, doctorServerConfig())
+	strict, strictCfg := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "allowed_origins": []string{"https://app.example"}})
+	noUni := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			_, _ = w.Write([]byte("{}"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(noUni.Close)
+	otherSecret := writeConfig(t, t.TempDir(), map[string]any{"token_hmac_secret_key": "not-the-secret", "api_key": "doctor-key"})
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + closed.Addr().String()
+	closed.Close()
+
+	tests := []struct {
+		name  string
+		args  []string
+		code  int
+		want  []string
+		never []string
+	}{
+		{"healthy", []string{"--server", healthy, "-c", healthyCfg}, ExitOK, []string{
+			"ok    health", "ok    upgrade", "ok    origin   a browser page on " + healthy + " may connect",
+			`ok    connect  a token minted for user "uniws-doctor" with the configuration's secret connected`,
+			"ok    ping     the server pings every 25s", "ok    publish  round trip in", "all checks passed"}, []string{"doctor-secret", "doctor-key"}},
+		{"bad API key", []string{"--server", healthy, "-c", healthyCfg, "--api-key", "wrong"}, ExitError, []string{
+			"FAIL  publish  the server refused the API key (HTTP 401)", "fix: use the server's api_key", "1 check failed"}, nil},
+		{"no uni endpoint", []string{"--server", noUni.URL, "-c", healthyCfg}, ExitError, []string{
+			"ok    health", "FAIL  upgrade  no uni_websocket endpoint at ws://", "(HTTP 404)", "fix: point --server at a uniws server",
+			"skip  origin", "skip  connect", "skip  ping", "skip  publish"}, nil},
+		{"bad origin", []string{"--server", strict, "-c", strictCfg}, ExitError, []string{
+			"FAIL  origin   the server refused Origin " + strict + " (HTTP 403)", "allowed_origins is https://app.example",
+			`fix: add "` + strict + `" to allowed_origins`, "--origin", "ok    publish"}, nil},
+		{"the app's origin", []string{"--server", strict, "-c", strictCfg, "--origin", "https://app.example"}, ExitOK, []string{
+			"ok    origin   a browser page on https://app.example may connect (allowed_origins: https://app.example)"}, nil},
+		{"token signed with another secret", []string{"--server", healthy, "-c", otherSecret}, ExitError, []string{
+			"FAIL  connect", "refused with 3500 invalid token", "uniws checktoken", "skip  publish"}, nil},
+		{"unreachable", []string{"--server", unreachable, "-c", healthyCfg}, ExitError, []string{
+			"FAIL  health   cannot reach", "fix: start the server", "skip  upgrade", "1 check failed"}, nil},
+		{"no token at all", []string{"--server", healthy, "--api-key", "doctor-key"}, ExitError, []string{
+			"FAIL  connect  no token to connect with", "pass --token"}, nil},
+		{"bad server URL", []string{"--server", "ftp://x"}, ExitUsage, []string{"--server"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t)
+			r := e.run(append([]string{"doctor", "--timeout", "10s"}, tc.args...)...)
+			r.expect(t, tc.code)
+			all := r.out.String() + r.errOut.String()
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+			for _, w := range tc.never {
+				if strings.Contains(all, w) {
+					t.Errorf("output holds %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+// The doctor's token, when given, is used as it is: its subscriptions
+// decide where the publication comes back.
+func TestDoctorWithAGivenToken(t *testing.T) {
+	t.Parallel()
+	url, _ := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "user_subscribe_to_personal": true})
+	tok, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	e.env[APIKeyEnv] = "doctor-key"
+	r := e.run("doctor", "--server", url, "--token", tok)
+	r.expect(t, ExitOK)
+	if out := r.out.String(); !strings.Contains(out, "the --token connected") || !strings.Contains(out, "API publish to #ann") {
+		t.Errorf("output:\n%s", out)
+	}
+}
