@@ -142,7 +142,7 @@ func TestRecoveryBranches(t *testing.T) {
 
 func TestTooManyMissedIsNotRecovered(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, `"client_recovery_max_publication_limit":2,`+histNS[:len(histNS)])
+	ts := startServer(t, `"client_recovery_max_publication_limit":2,`+histNS)
 	for i := 1; i <= 4; i++ {
 		ts.publish("hist:m", `{}`)
 	}
@@ -158,7 +158,9 @@ func TestTooManyMissedIsNotRecovered(t *testing.T) {
 // once, in order, with no gap.
 func TestRecoveryUnderConcurrentPublishing(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, histNS)
+	// A client may read the top and connect a few hundred publications
+	// later on a loaded machine: keep all of them recoverable.
+	ts := startServer(t, `"client_recovery_max_publication_limit":1000,`+histNS)
 	const total = 600
 	ts.publish("hist:c", `{}`)
 	_, epoch := topOf(t, ts, "hist:c")
