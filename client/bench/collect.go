@@ -64,9 +64,10 @@ func (r *runner) collect() {
 	var pushes int64
 	for _, c := range conns {
 		pushes += c.st.pushes
+		d.PubFrames += c.st.pubFrames
 	}
-	if d.Frames > 0 {
-		d.PerFrame = float64(pushes) / float64(d.Frames)
+	if d.PubFrames > 0 {
+		d.PerFrame = float64(pushes) / float64(d.PubFrames)
 	}
 	if lastAt > 0 {
 		d.Seconds = time.Duration(lastAt - r.pubStart.UnixNano()).Seconds()

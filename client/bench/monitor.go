@@ -60,14 +60,16 @@ func (r *runner) infoNow(ctx context.Context) []map[string]float64 {
 	return info
 }
 
-// server reads the figures before any connection is made.
+// server reads the figures before any connection is made: the API info
+// first, so that the server's CPU for answering it is not counted as
+// connect CPU.
 func (r *runner) server(ctx context.Context) moment {
+	if info := r.infoNow(ctx); info != nil {
+		r.rep.Info = &InfoReport{Before: info}
+	}
 	m := moment{gen: processCPU(), genWait: selfWait(), proc: r.procNow()}
 	if m.proc.ok {
 		r.rep.Server = &ServerReport{RSSBefore: m.proc.RSS, ThreadsBefore: m.proc.Threads}
-	}
-	if info := r.infoNow(ctx); info != nil {
-		r.rep.Info = &InfoReport{Before: info}
 	}
 	return m
 }

@@ -29,20 +29,21 @@ const fnvPrime = 1099511628211
 // stats is what one connection's reader counted. The reader goroutine
 // owns every field; only unique is read by others while it runs.
 type stats struct {
-	unique  atomic.Int64 // distinct publications received
-	frames  int64        // data frames
-	pushes  int64        // publications carrying seq and ts, duplicates included
-	pings   int64        // application pings {}
-	wsPings int64        // WebSocket Ping frames answered
-	dups    int64
-	ooo     int64 // arrived after a higher seq
-	late    int64 // so far behind that duplicates cannot be told (counted as unique)
-	other   int64 // any other push
-	maxSeq  int64
-	order   uint64 // hash of the order the publications came in
-	lastAt  int64  // Unix nanoseconds of the last new publication
-	window  *[windowWords]uint64
-	hist    Histogram
+	unique    atomic.Int64 // distinct publications received
+	frames    int64        // data frames
+	pubFrames int64        // data frames with at least one publication
+	pushes    int64        // publications carrying seq and ts, duplicates included
+	pings     int64        // application pings {}
+	wsPings   int64        // WebSocket Ping frames answered
+	dups      int64
+	ooo       int64 // arrived after a higher seq
+	late      int64 // so far behind that duplicates cannot be told (counted as unique)
+	other     int64 // any other push
+	maxSeq    int64
+	order     uint64 // hash of the order the publications came in
+	lastAt    int64  // Unix nanoseconds of the last new publication
+	window    *[windowWords]uint64
+	hist      Histogram
 }
 
 // deliver counts one publication received at at (Unix nanoseconds).
@@ -86,6 +87,12 @@ func (s *stats) record(seq, ts, at int64) {
 // handle counts the pushes of one data frame.
 func (c *conn) handle(frame []byte) {
 	c.st.frames++
+	pubs := c.st.pushes
+	defer func() {
+		if c.st.pushes > pubs {
+			c.st.pubFrames++
+		}
+	}()
 	for line, rest := nextLine(frame); line != nil; line, rest = nextLine(rest) {
 		if len(line) == 2 && line[0] == '{' && line[1] == '}' {
 			c.st.pings++

@@ -99,10 +99,13 @@ type DeliveryReport struct {
 	Seconds      float64 `json:"seconds"`
 	PerSecond    float64 `json:"per_second"`
 	Frames       int64   `json:"frames"`
-	PerFrame     float64 `json:"pushes_per_frame"`
-	Pings        int64   `json:"pings"`
-	WSPings      int64   `json:"ws_pings"`
-	OtherPushes  int64   `json:"other_pushes,omitempty"`
+	// PubFrames counts the frames that carried publications; PerFrame is
+	// publications per such frame (above 1 when the server joins pushes).
+	PubFrames   int64   `json:"publication_frames"`
+	PerFrame    float64 `json:"pushes_per_frame"`
+	Pings       int64   `json:"pings"`
+	WSPings     int64   `json:"ws_pings"`
+	OtherPushes int64   `json:"other_pushes,omitempty"`
 }
 
 // Percentiles summarise a histogram, in milliseconds.

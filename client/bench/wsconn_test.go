@@ -99,8 +99,9 @@ func TestConnReadsFramesAndAnswersPings(t *testing.T) {
 	if s.unique.Load() != 5 || s.dups != 1 || s.ooo != 1 || s.pushes != 6 {
 		t.Errorf("unique %d dups %d ooo %d pushes %d, want 5 1 1 6", s.unique.Load(), s.dups, s.ooo, s.pushes)
 	}
-	if s.pings != 2 || s.wsPings != 1 || s.other != 2 || s.frames != 7 {
-		t.Errorf("pings %d ws pings %d other %d frames %d, want 2 1 2 7", s.pings, s.wsPings, s.other, s.frames)
+	if s.pings != 2 || s.wsPings != 1 || s.other != 2 || s.frames != 7 || s.pubFrames != 4 {
+		t.Errorf("pings %d ws pings %d other %d frames %d with publications %d, want 2 1 2 7 4",
+			s.pings, s.wsPings, s.other, s.frames, s.pubFrames)
 	}
 	if c.end != "disconnect 3001 shutdown" || c.alive.Load() {
 		t.Errorf("end %q alive %v", c.end, c.alive.Load())
