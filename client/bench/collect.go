@@ -84,7 +84,7 @@ func (r *runner) collect() {
 	g.Saturated = g.PublishCores >= 0.9*float64(g.CPUs)
 	g.PublishWaitSeconds = (r.pubEndWait - r.pubStartWait).Seconds()
 	contended := func(who string, wait float64) {
-		if wall > 0 && wait > 0.1*wall {
+		if wait > max(0.1*wall, 0.1) {
 			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%s's threads waited %.1fs for a CPU during the %.1fs publish phase: "+
 				"other processes competed for its core, so rates and latencies understate it", who, wait, wall))
 		}
