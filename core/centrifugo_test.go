@@ -101,7 +101,7 @@ func TestCentrifugoDefaultConfigLoads(t *testing.T) {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
 	def := Default()
-	def.ShutdownTimeout = Duration(30 * time.Second) // Centrifugo's shutdown.timeout
+	def.ShutdownTimeout = Duration(30 * time.Second)              // Centrifugo's shutdown.timeout
 	def.ClientPresenceUpdateInterval = Duration(27 * time.Second) // Centrifugo's client.presence_update_interval
 	if err := def.Validate(); err != nil {
 		t.Fatal(err)

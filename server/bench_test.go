@@ -128,9 +128,11 @@ func connectRequest(b *testing.B, channel string) string {
 }
 
 // BenchmarkBroadcast measures one publication fanned out to N sessions
-// over loopback, from the API call to the last delivery.
+// over loopback, from the API call to the last delivery. Clients and server
+// share this process, whose open-file limit is 20,000 here: 9,000 sessions
+// (18,000 sockets) is the largest that fits.
 func BenchmarkBroadcast(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 9000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			addr, _ := benchServer(b, "")
 			req := connectRequest(b, "bench")
