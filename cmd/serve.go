@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/uniws/uniws/client/bench"
 	"github.com/uniws/uniws/core"
 )
 
@@ -126,6 +127,11 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 	}
 	if choice.From == "development config" {
 		log.Info("try it: uniws gentoken -u test_user; uniws watch -u test_user; uniws publish '#test_user' '{\"text\":\"hi\"}'")
+	}
+	if fl, err := bench.RaiseFileLimit(); err != nil {
+		log.Warn("could not raise the open file limit", "error", err.Error(), "soft", fl.Soft, "hard", fl.Hard)
+	} else {
+		log.Info("open file limit", "soft", fl.Soft, "hard", fl.Hard, "was", fl.SoftBefore)
 	}
 	srv, err := f.newServer(cfg, log, buildVersion())
 	if err != nil {

@@ -217,7 +217,7 @@ func (r *runner) newReport() *Report {
 
 // fileLimit raises the open-file limit and says so.
 func (r *runner) fileLimit() {
-	fl, err := raiseFileLimit()
+	fl, err := RaiseFileLimit()
 	r.rep.FileLimit = fl
 	if err != nil {
 		r.note(err.Error())

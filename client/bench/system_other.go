@@ -12,8 +12,8 @@ import (
 // Linux's /proc.
 var errUnsupported = errors.New("not supported on this system")
 
-// raiseFileLimit cannot change limits on this system.
-func raiseFileLimit() (FileLimit, error) {
+// RaiseFileLimit cannot change limits on this system.
+func RaiseFileLimit() (FileLimit, error) {
 	return FileLimit{}, fmt.Errorf("raise file limit: %w", errUnsupported)
 }
 

@@ -16,9 +16,10 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-// raiseFileLimit raises the soft limit on open files to the hard limit and
-// reports both, and the soft limit it found.
-func raiseFileLimit() (FileLimit, error) {
+// RaiseFileLimit raises the soft limit on open files to the hard limit (the
+// most connections a server or load generator can hold) and reports both,
+// and the soft limit it found.
+func RaiseFileLimit() (FileLimit, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return FileLimit{}, fmt.Errorf("get file limit: %w", err)
