@@ -81,19 +81,3 @@ func (f *factory) serverChannels(ctx context.Context, t serverTarget, prefix str
 	sort.Strings(out)
 	return out, nil
 }
-
-// apiBase turns a server address given for any command (http, https, ws,
-// wss, with or without the endpoint path) into the API's base URL.
-func apiBase(s string) string {
-	switch {
-	case strings.HasPrefix(s, "ws://"):
-		s = "http://" + strings.TrimPrefix(s, "ws://")
-	case strings.HasPrefix(s, "wss://"):
-		s = "https://" + strings.TrimPrefix(s, "wss://")
-	case !strings.Contains(s, "://"):
-		s = "http://" + s
-	}
-	scheme, rest, _ := strings.Cut(s, "://")
-	host, _, _ := strings.Cut(rest, "/")
-	return scheme + "://" + host
-}

@@ -180,25 +180,6 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 	return streamNDJSON(ctx, f.ios, conn, opts)
 }
 
-// wsURL turns a server address given by a user into a uni_websocket URL:
-// http(s) becomes ws(s), a missing scheme means ws, a missing path means
-// /connection/uni_websocket.
-func wsURL(s string) string {
-	switch {
-	case strings.HasPrefix(s, "http://"):
-		s = "ws://" + strings.TrimPrefix(s, "http://")
-	case strings.HasPrefix(s, "https://"):
-		s = "wss://" + strings.TrimPrefix(s, "https://")
-	case !strings.Contains(s, "://"):
-		s = "ws://" + s
-	}
-	scheme, rest, _ := strings.Cut(s, "://")
-	if !strings.Contains(rest, "/") {
-		s = scheme + "://" + rest + "/connection/uni_websocket"
-	}
-	return s
-}
-
 // parseSince reads --since values CH:OFFSET[:EPOCH]. Channel names may hold
 // ':' themselves, so the position is taken from the right: a numeric last
 // part is the offset; otherwise the last part is the epoch and the one
