@@ -117,7 +117,7 @@ func TestPositionedConnectAndRecovery(t *testing.T) {
 	if got := readFrame(t, conn); got != `{"channel":"hist:r","pub":{"data":{"i": 3},"offset":4}}` {
 		t.Fatalf("live after recovery: %s", got)
 	}
-	_, connect = ts.connect(`{"token":"` + tok + `","subs":{"hist:r":{"recover":true,"offset":1,"epoch":"XXXXXXXX"}}}`)
+	_, connect = ts.connect(`{"token":"` + tok + `","subs":{"hist:r":{"recover":true,"offset":1,"epoch":"otherEpo"}}}`)
 	if !strings.Contains(connect, `"hist:r":{"recoverable":true,"epoch":"`+epoch+`","offset":4,"positioned":true,"was_recovering":true}`) {
 		t.Fatalf("unrecovered connect %s", connect)
 	}
