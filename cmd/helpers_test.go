@@ -68,6 +68,7 @@ type testEnv struct {
 	configDir string
 	workDir   string
 	outTTY    bool
+	stdin     io.Reader // when set, replaces the stdin string of start
 	now       time.Time
 	setup     func(*factory)
 }
@@ -96,8 +97,12 @@ func (r *run) wait(t *testing.T) *run {
 // start runs args in the background with stdin.
 func (e *testEnv) start(ctx context.Context, stdin string, args ...string) *run {
 	r := &run{out: newSyncBuffer(), errOut: newSyncBuffer(), done: make(chan struct{})}
+	var in io.Reader = strings.NewReader(stdin)
+	if e.stdin != nil {
+		in = e.stdin
+	}
 	ios := &IOStreams{
-		In: strings.NewReader(stdin), Out: r.out, ErrOut: r.errOut, OutTTY: e.outTTY,
+		In: in, Out: r.out, ErrOut: r.errOut, OutTTY: e.outTTY,
 		Getenv:    func(k string) string { return e.env[k] },
 		ConfigDir: func() (string, error) { return e.configDir, nil },
 		WorkDir:   e.workDir,

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -259,7 +260,12 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 func TestWatchFullScreen(t *testing.T) {
 	t.Parallel()
 	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
-		send(t, ws, connect1, pub1)
+		// The screen may quit on its "q" before these are written.
+		for _, frame := range []string{connect1, pub1} {
+			if ws.WriteMessage(websocket.TextMessage, []byte(frame)) != nil {
+				return
+			}
+		}
 		drain(ws)
 	})
 	e := newTestEnv(t)
@@ -380,4 +386,43 @@ func TestWatchSinceRecovers(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1], `"offset":2`) || !strings.Contains(lines[2], `"offset":3`) {
 		t.Fatalf("watch output:\n%s", w.out)
 	}
+}
+
+// TestWatchFullScreenAgainstRealServer runs the full-screen view against a
+// real server: the connect, a refused channel and a publication appear,
+// and q quits with exit 0.
+func TestWatchFullScreenAgainstRealServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	cfgPath := filepath.Join(t.TempDir(), "config.json")
+	cfg := `{"token_hmac_secret_key":"s","api_key":"k","user_subscribe_to_personal":true,"port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + `}`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setup = func(f *factory) {
+		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	serve := e.start(ctx, "", "serve", "-c", cfgPath)
+	serve.errOut.waitFor(t, "serving")
+
+	keys, typing := io.Pipe()
+	defer typing.Close()
+	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, stdin: keys}
+	w := screen.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user", "--sub", "abc")
+	w.out.waitFor(t, "connected")
+	e.run("publish", "-c", cfgPath, "#test_user", `{"text":"hello-tui"}`).expect(t, ExitOK)
+	w.out.waitFor(t, "hello-tui")
+	if !strings.Contains(w.out.String(), "abc") || !strings.Contains(w.out.String(), "refused") {
+		t.Errorf("the refused channel is not shown:\n%s", w.out)
+	}
+	if _, err := typing.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t).expect(t, ExitOK)
 }
