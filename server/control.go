@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/broker"
+	"github.com/uniws/uniws/server/ws"
+)
+
+// control is a command every node applies to its own sessions.
+type control struct {
+	Op         string           `json:"op"`
+	User       string           `json:"user,omitempty"`
+	Client     string           `json:"client,omitempty"`
+	Session    string           `json:"session,omitempty"`
+	Channel    string           `json:"channel,omitempty"`
+	Whitelist  []string         `json:"whitelist,omitempty"`
+	Disconnect *core.Disconnect `json:"disconnect,omitempty"`
+	// subscribe
+	Data         json.RawMessage        `json:"data,omitempty"`
+	RecoverSince *broker.StreamPosition `json:"recover_since,omitempty"`
+	// refresh (Info: the new client info; subscribe: the channel info)
+	Expired  bool            `json:"expired,omitempty"`
+	ExpireAt int64           `json:"expire_at,omitempty"`
+	Info     json.RawMessage `json:"info,omitempty"`
+	// join, leave
+	ClientInfo *core.ClientInfo `json:"client_info,omitempty"`
+}
+
+// HandleControl implements broker.Handler.
+func (n *node) HandleControl(data []byte) {
+	var c control
+	if err := json.Unmarshal(data, &c); err != nil {
+		n.log.Warn("bad control message", "error", err.Error())
+		return
+	}
+	switch c.Op {
+	case "disconnect":
+		d := core.CodeForceDisconnect.Disconnect()
+		if c.Disconnect != nil {
+			d = *c.Disconnect
+		}
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			if !contains(c.Whitelist, s.ID()) {
+				s.Disconnect(d)
+			}
+		}
+	case "subscribe":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			n.serverSubscribe(context.Background(), s, c)
+		}
+	case "unsubscribe":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			if s.RemoveChannel(c.Channel) {
+				n.unsubscribe(s, c.Channel)
+				if st := n.state(s); st != nil {
+					n.left(s, st, []string{c.Channel})
+				}
+				s.Send(&core.Push{Channel: c.Channel, Unsubscribe: &core.Unsubscribe{Code: 2000, Reason: "server unsubscribe"}})
+			}
+		}
+	case "refresh":
+		for _, s := range n.match(c.User, c.Client, c.Session) {
+			n.refreshConn(s, c)
+		}
+	case "join", "leave":
+		n.handleJoinLeave(c)
+	}
+}
+
+// match returns the local sessions of user, narrowed by client and session
+// ids when given.
+func (n *node) match(user, client, session string) []*ws.Session {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var out []*ws.Session
+	consider := func(s *ws.Session) {
+		if (client == "" || s.ID() == client) && (session == "" || s.SessionID() == session) {
+			out = append(out, s)
+		}
+	}
+	if user != "" {
+		for s := range n.users[user] {
+			consider(s)
+		}
+		return out
+	}
+	for s := range n.sessions {
+		consider(s)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// serverSubscribe subscribes a connected session through the API: the
+// subscribe push comes first, then recovered publications as ordinary
+// publication pushes, then live ones.
+func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
+	for _, have := range s.Channels() {
+		if have == c.Channel {
+			return
+		}
+	}
+	if limit := n.cfg.ClientChannelLimit; limit > 0 && len(s.Channels()) >= limit {
+		n.log.Info("server subscribe refused", "reason", "channel limit", "client", s.ID(), "channel", c.Channel)
+		return
+	}
+	s.Hold(c.Channel)
+	var sr *core.SubscribeRequest
+	if c.RecoverSince != nil {
+		sr = &core.SubscribeRequest{Recover: true, Offset: c.RecoverSince.Offset, Epoch: c.RecoverSince.Epoch}
+	}
+	res, sp, err := n.subscribe(ctx, s, c.Channel, sr, true)
+	if err != nil {
+		s.Release(c.Channel)
+		n.log.Warn("server subscribe failed", "client", s.ID(), "channel", c.Channel, "error", err.Error())
+		return
+	}
+	pushes := []*core.Push{{Channel: c.Channel, Subscribe: &core.Subscribe{
+		Recoverable: res.Recoverable,
+		Epoch:       res.Epoch,
+		Offset:      sp.Offset,
+		Positioned:  res.Positioned,
+		Data:        c.Data,
+	}}}
+	if res.Recovered {
+		for _, p := range res.Publications {
+			pushes = append(pushes, &core.Push{Channel: c.Channel, Pub: p})
+		}
+	}
+	s.Release(c.Channel, pushes...)
+	n.serverJoined(ctx, s, c)
+}
