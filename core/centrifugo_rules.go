@@ -131,7 +131,7 @@ func centrifugoUnsupported(path string) (string, bool) {
 	case "client.user_id_http_header":
 		return "uniws authenticates by token, connect proxy or anonymous access only", true
 	case "client.disallow_anonymous_connection_tokens":
-		return "uniws accepts tokens with an empty sub; refusing them is not implemented", true
+		return "uniws accepts tokens with an empty sub and has no switch to refuse them", true
 	case "http_server.tls.enabled", "http_server.tls_autocert.enabled":
 		return "uniws serves plain HTTP: terminate TLS in a proxy in front of it", true
 	}
@@ -183,7 +183,7 @@ func notApplicable(path string) string {
 		{"channel.proxy", "subscribe and publish proxies belong to bidirectional clients"},
 		{"channel", "a channel option uniws does not implement (uni_websocket clients cannot publish, read history or presence, or use map and shared-poll channels)"},
 	}
-	best, reason := -1, "not implemented by uniws"
+	best, reason := -1, "not supported by uniws"
 	for _, r := range reasons {
 		if (path == r[0] || strings.HasPrefix(path, r[0]+".") || strings.HasPrefix(path, r[0]+"[")) && len(r[0]) > best {
 			best, reason = len(r[0]), r[1]
