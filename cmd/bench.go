@@ -20,34 +20,23 @@ import (
 const defaultSoakSample = 10 * time.Second
 
 type benchOptions struct {
-	ConfigPath      string
-	Server          string
-	API             string
-	APIKey          string
-	Token           string
-	Secret          string
-	User            string
-	UserSet         bool
-	Channel         string
-	Conns           int
-	DialConcurrency int
-	SourceIPs       int
-	ConnectTimeout  time.Duration
-	Messages        int64
-	Payload         int
-	Rate            float64
-	Inflight        int
-	MaxBacklog      int64
-	Duration        time.Duration
-	Hold            time.Duration
-	DrainTimeout    time.Duration
-	Sample          time.Duration
-	SampleSet       bool
-	MessagesSet     bool
-	PID             int
-	JSON            bool
-	AllowLoss       bool
-	Quiet           bool
+	ConfigPath string
+	Server     string
+	API        string
+	APIKey     string
+	Token      string
+	Secret     string
+	User       string
+	UserSet    bool
+	Channel    string
+	bench.Load
+	Sample      time.Duration
+	SampleSet   bool
+	MessagesSet bool
+	PID         int
+	JSON        bool
+	AllowLoss   bool
+	Quiet       bool
 }
 
 func newBenchCmd(f *factory, runF func(context.Context, *benchOptions) error) *cobra.Command {
@@ -213,10 +202,7 @@ func benchConfig(f *factory, opts *benchOptions) (bench.Config, error) {
 	cfg := bench.Config{
 		URL: url, API: &client.Publisher{Server: api, APIKey: key, UserAgent: "uniws-bench/" + buildVersion()},
 		Version: buildVersion(), Channel: opts.Channel, SharedUser: opts.Token != "" || opts.UserSet,
-		Conns: opts.Conns, DialConcurrency: opts.DialConcurrency, SourceIPs: opts.SourceIPs,
-		ConnectTimeout: opts.ConnectTimeout, Messages: opts.Messages, Payload: opts.Payload,
-		Rate: opts.Rate, Inflight: opts.Inflight, MaxBacklog: opts.MaxBacklog, Duration: opts.Duration,
-		Hold: opts.Hold, DrainTimeout: opts.DrainTimeout, PID: opts.PID, Sample: opts.Sample,
+		Load: opts.Load, PID: opts.PID, Sample: opts.Sample,
 	}
 	if opts.Duration > 0 && !opts.SampleSet {
 		cfg.Sample = defaultSoakSample

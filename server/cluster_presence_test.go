@@ -3,9 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,28 +57,7 @@ func startPresenceNode(c *cluster) presenceNode {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.WithVersion("test"), server.WithIDs(uuid.NewString), server.WithBroker(shortPresence{engine}))
-	if err != nil {
-		c.t.Fatalf("new server: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				c.t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	c.t.Cleanup(stop)
-	ts := &testServer{t: c.t, srv: srv, url: "http://" + ln.Addr().String(), cfg: cfg}
+	ts, stop := serveConfig(c.t, cfg, server.WithVersion("test"), server.WithIDs(uuid.NewString), server.WithBroker(shortPresence{engine}))
 	return presenceNode{node: &node{testServer: ts, stop: stop}, engine: engine}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,6 +55,14 @@ func startServer(t *testing.T, extra string, opts ...server.Option) *testServer 
 		t.Fatalf("config: %v", err)
 	}
 	opts = append([]server.Option{server.WithVersion("test"), server.WithIDs(fixedIDs())}, opts...)
+	ts, _ := serveConfig(t, cfg, opts...)
+	return ts
+}
+
+// serveConfig runs a server for cfg on 127.0.0.1:0 until the test ends.
+// stop ends it earlier (a node going away); calling it again does nothing.
+func serveConfig(t *testing.T, cfg *core.Config, opts ...server.Option) (ts *testServer, stop func()) {
+	t.Helper()
 	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
@@ -65,13 +74,17 @@ func startServer(t *testing.T, extra string, opts ...server.Option) *testServer 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testServer{t: t, srv: srv, url: "http://" + ln.Addr().String(), cfg: cfg}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &testServer{t: t, srv: srv, url: "http://" + ln.Addr().String(), cfg: cfg}, stop
 }
 
 func (ts *testServer) wsURL() string {

@@ -60,6 +60,23 @@ type Config struct {
 	// SharedUser says all connections use one user (reported only).
 	SharedUser bool
 
+	// Load is the shape of the run: connections and publishing.
+	Load
+
+	// PID is the server's process id on this machine, for /proc figures.
+	PID int
+	// Sample takes a Sample this often (0: none).
+	Sample time.Duration
+
+	// Log receives progress lines; nil: none. With Progress set (Log is a
+	// terminal) a progress bar is redrawn in place.
+	Log      io.Writer
+	Progress bool
+}
+
+// Load is how many connections a run opens and how it publishes: what
+// `uniws bench` takes from its flags.
+type Load struct {
 	Conns           int
 	DialConcurrency int
 	// SourceIPs spreads connections over 127.0.0.1..N; 0 picks as many as
@@ -88,16 +105,6 @@ type Config struct {
 	// DrainTimeout ends the wait for deliveries after this long without
 	// progress.
 	DrainTimeout time.Duration
-
-	// PID is the server's process id on this machine, for /proc figures.
-	PID int
-	// Sample takes a Sample this often (0: none).
-	Sample time.Duration
-
-	// Log receives progress lines; nil: none. With Progress set (Log is a
-	// terminal) a progress bar is redrawn in place.
-	Log      io.Writer
-	Progress bool
 }
 
 func (c *Config) withDefaults() (Config, error) {
