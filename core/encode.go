@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -344,7 +343,7 @@ func DecodeConnectRequest(b []byte) (*ConnectRequest, error) {
 		return nil, errEmptyConnect
 	}
 	var req ConnectRequest
-	if err := json.Unmarshal(b, &req); err != nil {
+	if err := decodeConnect(b, &req); err != nil {
 		return nil, err
 	}
 	for ch, sr := range req.Subs {

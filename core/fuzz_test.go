@@ -24,7 +24,11 @@ func FuzzDecodeConnectRequest(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, s := range decodeCases {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkConnectAgainstReference(t, data)
 		req, err := DecodeConnectRequest(data)
 		valid := json.Valid(data)
 		if err != nil {
