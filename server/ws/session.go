@@ -502,7 +502,13 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 			return false
 		}
 	}
-	_ = s.nc.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	if !s.closing {
+		// A disconnect (shutdown, say) that came while the request was
+		// read set the close deadline; keep it.
+		_ = s.nc.SetReadDeadline(time.Time{})
+	}
+	s.mu.Unlock()
 	connect, err := s.h.node.Connect(ctx, s, req)
 	s.req = nil
 	s.mu.Lock()
