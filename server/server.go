@@ -182,7 +182,8 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Serve accepts connections on ln until ctx is done, then shuts down
 // gracefully: every client gets 3001 shutdown, in-flight API calls finish,
 // the engine closes. It returns after all of that, or an error if serving
-// failed.
+// failed. A connection that opens with a WebSocket upgrade of the endpoint
+// is upgraded directly; every other one is served by net/http (listener.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.mux,
@@ -190,22 +191,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.opts.log.Handler(), slog.LevelDebug),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	acc := newAcceptor(ln, s.ws, s.cfg.HTTPReadHeaderTimeout.D(), s.opts.log)
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(acc.rest) }()
+	acceptErr := make(chan error, 1)
+	go func() { acceptErr <- acc.serve() }()
 	s.opts.log.Info("serving", "address", ln.Addr().String(), "engine", s.cfg.Engine, "version", s.opts.version)
 	var serveErr error
 	select {
 	case <-ctx.Done():
-	case serveErr = <-errc:
+	case serveErr = <-acceptErr:
+		acceptErr <- nil
+	case serveErr = <-httpErr:
+		httpErr <- nil
 	}
 	s.Shutdown()
+	acc.close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 	}
-	if serveErr == nil {
-		serveErr = <-errc
+	// Both loops have ended now; keep the first error.
+	for _, err := range []error{<-acceptErr, <-httpErr} {
+		if serveErr == nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

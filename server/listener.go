@@ -1,0 +1,337 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Every connection the listener accepts starts in a handshake goroutine that
+// reads its first request. A WebSocket upgrade to the uni_websocket endpoint
+// is parsed there (http.ReadRequest) and handed straight to the transport;
+// anything else goes, with the bytes read so far, to the http.Server through
+// a channel listener, so that the API, /health and /metrics are served by
+// net/http as before.
+//
+// A connect storm spent a fifth of its CPU in net/http's per-connection
+// machinery: two 4 KiB buffers that a hijacked connection never returns to
+// their pools, contexts, a background read and the response writer. A
+// WebSocket client's connection carries exactly one HTTP request, so none of
+// it is needed there.
+
+const (
+	wsPath = "/connection/uni_websocket"
+	// maxHandshake bounds the request head read on the direct path; a
+	// longer one is left to net/http and its own limits.
+	maxHandshake = 4 << 10
+)
+
+// acceptor runs the accept loop and the handshake goroutines.
+type acceptor struct {
+	log     *slog.Logger
+	ln      net.Listener
+	ws      http.Handler
+	timeout time.Duration // ReadHeaderTimeout (0: none)
+	rest    *chanListener
+	bufs    sync.Pool // *[]byte of maxHandshake
+
+	mu      sync.Mutex
+	pending map[net.Conn]struct{} // reading their first request
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func newAcceptor(ln net.Listener, ws http.Handler, timeout time.Duration, log *slog.Logger) *acceptor {
+	a := &acceptor{
+		log:     log,
+		ln:      ln,
+		ws:      ws,
+		timeout: timeout,
+		rest:    newChanListener(ln.Addr()),
+		pending: make(map[net.Conn]struct{}),
+	}
+	a.bufs.New = func() any {
+		b := make([]byte, maxHandshake)
+		return &b
+	}
+	return a
+}
+
+// serve accepts until the listener is closed. Like net/http it backs off on
+// temporary errors (out of files, say) instead of failing.
+func (a *acceptor) serve() error {
+	var delay time.Duration
+	for {
+		c, err := a.ln.Accept()
+		if err != nil {
+			a.mu.Lock()
+			closed := a.closed
+			a.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		if !a.track(c) {
+			_ = c.Close()
+			return nil
+		}
+		go a.handshake(c)
+	}
+}
+
+func isTemporary(err error) bool {
+	t, ok := err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+func (a *acceptor) track(c net.Conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return false
+	}
+	a.pending[c] = struct{}{}
+	a.wg.Add(1)
+	return true
+}
+
+// untrack reports false when close took the connection (and closed it).
+func (a *acceptor) untrack(c net.Conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.pending[c]
+	delete(a.pending, c)
+	return ok
+}
+
+// close stops accepting, closes connections still reading their first
+// request, and waits for every handshake goroutine. Sessions and handed-over
+// connections are their owners' to close.
+func (a *acceptor) close() {
+	a.mu.Lock()
+	a.closed = true
+	for c := range a.pending {
+		_ = c.Close()
+	}
+	clear(a.pending)
+	a.mu.Unlock()
+	_ = a.ln.Close()
+	a.wg.Wait()
+}
+
+// handshake reads the request head and routes the connection.
+func (a *acceptor) handshake(c net.Conn) {
+	defer a.wg.Done()
+	defer func() {
+		// As net/http does for handlers: one connection's panic must not
+		// take the server down.
+		if v := recover(); v != nil {
+			a.log.Error("panic in WebSocket handshake", "remote", c.RemoteAddr().String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			_ = c.Close()
+		}
+	}()
+	bp := a.bufs.Get().(*[]byte)
+	r, ok := a.readHead(c, *bp)
+	a.bufs.Put(bp)
+	if !ok {
+		return
+	}
+	r.RemoteAddr = c.RemoteAddr().String()
+	w := &handshakeWriter{conn: c, header: make(http.Header)}
+	a.ws.ServeHTTP(w, r)
+	if !w.hijacked {
+		w.finish()
+	}
+}
+
+// readHead reads the first request head into buf. It returns the parsed
+// request when it is an upgrade for the direct path; otherwise it has
+// handed the connection over or closed it.
+func (a *acceptor) readHead(c net.Conn, buf []byte) (*http.Request, bool) {
+	if a.timeout > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(a.timeout))
+	}
+	n, end := 0, -1
+	for end < 0 && n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		end = headEnd(buf[:n], n-m)
+		if err != nil && end < 0 {
+			// Closed, timed out (slowloris) or reset before a whole
+			// request head: nothing to answer, as in net/http.
+			if a.untrack(c) {
+				_ = c.Close()
+			}
+			return nil, false
+		}
+	}
+	if !a.untrack(c) {
+		return nil, false // closed by close()
+	}
+	if end < 0 || end != n || !isUpgradeLine(buf[:n]) {
+		// Not a plain upgrade to the endpoint (another path, a longer
+		// head, or bytes after it): net/http serves it.
+		a.handOver(c, buf[:n])
+		return nil, false
+	}
+	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(buf[:n]), max(n, 16)))
+	if err != nil || r.URL.Path != wsPath {
+		a.handOver(c, buf[:n])
+		return nil, false
+	}
+	return r, true
+}
+
+// handOver gives the connection to the http.Server, replaying head.
+func (a *acceptor) handOver(c net.Conn, head []byte) {
+	if len(head) > 0 {
+		c = &replayConn{Conn: c, pending: append([]byte(nil), head...)}
+	}
+	if !a.rest.deliver(c) {
+		_ = c.Close()
+	}
+}
+
+// headEnd returns the length of the request head ending in an empty line,
+// or -1. from is where new bytes start (the search backs up over a
+// terminator split across reads).
+func headEnd(b []byte, from int) int {
+	from = max(from-3, 0)
+	if i := bytes.Index(b[from:], []byte("\r\n\r\n")); i >= 0 {
+		return from + i + 4
+	}
+	return -1
+}
+
+// isUpgradeLine reports whether the request line is a GET of the endpoint
+// (with or without a query).
+func isUpgradeLine(b []byte) bool {
+	const prefix = "GET " + wsPath
+	if !bytes.HasPrefix(b, []byte(prefix)) || len(b) == len(prefix) {
+		return false
+	}
+	c := b[len(prefix)]
+	return c == ' ' || c == '?'
+}
+
+// handshakeWriter is the http.ResponseWriter of a direct upgrade: the
+// transport hijacks it, or answers with an error status (origin refused,
+// limits, a bad handshake), which is written with Connection: close.
+type handshakeWriter struct {
+	conn     net.Conn
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	hijacked bool
+}
+
+func (w *handshakeWriter) Header() http.Header { return w.header }
+
+func (w *handshakeWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *handshakeWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// Hijack hands the connection to the WebSocket library. The reader is
+// empty (the head was consumed exactly); the writer's small buffer is only
+// used to format the 101 response.
+func (w *handshakeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	w.hijacked = true
+	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(w.conn, 16), bufio.NewWriterSize(w.conn, 256)), nil
+}
+
+// finish writes a non-upgrade answer and closes the connection.
+func (w *handshakeWriter) finish() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", w.status, http.StatusText(w.status))
+	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	w.header.Set("Connection", "close")
+	w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	_ = w.header.Write(&b)
+	b.WriteString("\r\n")
+	b.Write(w.body.Bytes())
+	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, _ = w.conn.Write(b.Bytes())
+	_ = w.conn.Close()
+}
+
+// replayConn returns bytes already read before reading the connection.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// chanListener is the net.Listener the http.Server accepts handed-over
+// connections from.
+type chanListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newChanListener(addr net.Addr) *chanListener {
+	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+// deliver waits for the http.Server to accept c; false once closed.
+func (l *chanListener) deliver(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return l.addr }

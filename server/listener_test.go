@@ -1,0 +1,224 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server"
+)
+
+// Connections whose first request is a WebSocket upgrade of the endpoint
+// are upgraded without net/http; everything else is net/http's. These tests
+// check that every kind of connection still gets the answer it got before.
+
+const upgradeHead = "GET /connection/uni_websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
+
+func rawConn(t *testing.T, ts *testServer) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func upgradeRequest(ts *testServer, extraHeaders string) string {
+	return strings.Replace(strings.Replace(upgradeHead, "%s", strings.TrimPrefix(ts.url, "http://"), 1), "%s", extraHeaders, 1)
+}
+
+// sendConnect writes a masked connect frame and returns the connect push.
+func sendConnect(t *testing.T, c net.Conn, br *bufio.Reader, req string) map[string]any {
+	t.Helper()
+	frame := append([]byte{0x81, 0x80 | 126, byte(len(req) >> 8), byte(len(req)), 0, 0, 0, 0}, req...)
+	if _, err := c.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(hdr[1] & 0x7f)
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(ext[0])<<8 | int(ext[1])
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	var push map[string]any
+	if err := json.Unmarshal(payload, &push); err != nil {
+		t.Fatalf("push %q: %v", payload, err)
+	}
+	return push
+}
+
+func TestUpgradeHeadInPieces(t *testing.T) {
+	ts := startServer(t, "")
+	c, br := rawConn(t, ts)
+	head := upgradeRequest(ts, "")
+	// One byte at a time, the terminator split across writes.
+	for i := 0; i < len(head); i++ {
+		if _, err := c.Write([]byte{head[i]}); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	push := sendConnect(t, c, br, `{"token":"`+ts.token("u1", time.Hour)+`"}`)
+	if push["connect"] == nil {
+		t.Fatalf("got %v", push)
+	}
+}
+
+func TestUpgradeAfterAnotherRequestOnTheSameConnection(t *testing.T) {
+	ts := startServer(t, "")
+	c, br := rawConn(t, ts)
+	if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "{}\n" {
+		t.Fatalf("health body %q", body)
+	}
+	// The connection is net/http's now; an upgrade on it still works.
+	if _, err := io.WriteString(c, upgradeRequest(ts, "")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	push := sendConnect(t, c, br, `{"token":"`+ts.token("u2", time.Hour)+`"}`)
+	if push["connect"] == nil {
+		t.Fatalf("got %v", push)
+	}
+}
+
+func TestDirectPathRefusals(t *testing.T) {
+	ts := startServer(t, `"allowed_origins":["https://ok.example"]`)
+	for _, tc := range []struct {
+		name, head string
+		status     int
+	}{
+		{"not an upgrade", "GET /connection/uni_websocket HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest},
+		{"origin refused", upgradeRequest(ts, "Origin: https://evil.example\r\n"), http.StatusForbidden},
+		{"bad cf_connect", strings.Replace(upgradeRequest(ts, ""), "uni_websocket ", "uni_websocket?cf_connect=%7B ", 1), http.StatusBadRequest},
+		{"wrong version", strings.Replace(upgradeRequest(ts, ""), "Version: 13", "Version: 8", 1), http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := rawConn(t, ts)
+			if _, err := io.WriteString(c, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || !resp.Close || resp.ContentLength != int64(len(body)) || len(body) == 0 {
+				t.Fatalf("got %d close=%v length=%d body %q", resp.StatusCode, resp.Close, resp.ContentLength, body)
+			}
+			// The server closes the connection after the answer.
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("connection left open: %v", err)
+			}
+		})
+	}
+	// The allowed origin still connects, and so does the API meanwhile.
+	c, br := rawConn(t, ts)
+	if _, err := io.WriteString(c, upgradeRequest(ts, "Origin: https://ok.example\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+}
+
+func TestLargeUpgradeHeadGoesThroughNetHTTP(t *testing.T) {
+	ts := startServer(t, "")
+	c, br := rawConn(t, ts)
+	if _, err := io.WriteString(c, upgradeRequest(ts, "X-Padding: "+strings.Repeat("p", 6000)+"\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	if push := sendConnect(t, c, br, `{"token":"`+ts.token("u3", time.Hour)+`"}`); push["connect"] == nil {
+		t.Fatalf("got %v", push)
+	}
+}
+
+func TestShutdownClosesSilentConnections(t *testing.T) {
+	cfg, err := core.ParseConfig("json", []byte(`{"token_hmac_secret_key":"s","api_key":"k","http_read_header_timeout":"1h"}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	// Connections that never send a byte, and one mid-head.
+	var conns []net.Conn
+	for i := 0; i < 5; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	if _, err := io.WriteString(conns[0], "GET /connection/uni_websocket HTTP/1.1\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return with silent connections open")
+	}
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("silent connection not closed: %v", err)
+		}
+	}
+}
