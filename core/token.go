@@ -142,27 +142,35 @@ func (k *TokenKeys) VerifyConnectToken(token string, now time.Time) (*Credential
 // reported then too.
 func (k *TokenKeys) VerifyConnectTokenKey(token string, now time.Time) (*Credentials, TokenKey, error) {
 	// The signature first; claims are validated below, in Centrifugo's order.
-	parser := jwt.NewParser(jwt.WithValidMethods(k.methods()), jwt.WithoutClaimsValidation())
-	var claims *ConnectClaims
-	var lastErr error
+	t, err := parseJWS(token)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	claims := &ConnectClaims{}
+	if err := claims.UnmarshalJSON(t.claims); err != nil {
+		return nil, "", fmt.Errorf("%w: %v: could not JSON decode claim: %v", ErrTokenInvalid, jwt.ErrTokenMalformed, err)
+	}
+	method, err := t.method(k.methods())
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
 	var used TokenKey
 	verified := false
-	for _, key := range k.candidates(now, &used) {
-		claims = &ConnectClaims{}
-		_, err := parser.ParseWithClaims(token, claims, key)
-		if err == nil {
-			verified = true
+	lastErr := errors.New("no verification key configured")
+	for _, keyFor := range k.candidates(now, &used) {
+		key, err := keyFor(method, t.kid)
+		if err != nil {
+			lastErr = fmt.Errorf("%w: error while executing keyfunc: %v", jwt.ErrTokenUnverifiable, err)
 			break
 		}
-		lastErr = err
-		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
-			break
+		if err := method.Verify(t.signing, t.sig, key); err != nil {
+			lastErr = fmt.Errorf("%w: %v", jwt.ErrTokenSignatureInvalid, err)
+			continue
 		}
+		verified = true
+		break
 	}
 	if !verified {
-		if lastErr == nil {
-			lastErr = errors.New("no verification key configured")
-		}
 		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, lastErr)
 	}
 	creds, err := k.checkClaims(claims, now)

@@ -42,15 +42,17 @@ func (k *TokenKeys) methods() []string {
 	return m
 }
 
-// candidates returns one keyfunc per HMAC secret (to support rotation;
+// keyFunc picks the key for a token's signing method and kid.
+type keyFunc func(method jwt.SigningMethod, kid string) (any, error)
+
+// candidates returns one keyFunc per HMAC secret (to support rotation;
 // previous secrets only until PreviousValidUntil), the first also picking
 // the asymmetric key by algorithm. Each records the key it hands out in
 // *used.
-func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []jwt.Keyfunc {
-	asym := func(t *jwt.Token) (any, error) {
+func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []keyFunc {
+	asym := func(method jwt.SigningMethod, kid string) (any, error) {
 		*used = ""
-		kid, _ := t.Header["kid"].(string)
-		switch t.Method.(type) {
+		switch method.(type) {
 		case *jwt.SigningMethodHMAC:
 			if len(k.HMAC) == 0 {
 				return nil, errors.New("no HMAC key configured")
@@ -59,7 +61,7 @@ func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []jwt.Keyfunc {
 			return k.HMAC[0], nil
 		case *jwt.SigningMethodRSA:
 			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+				if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
 					*used = KeyJWKS
 					return key, nil
 				} else if k.RSA == nil {
@@ -73,7 +75,7 @@ func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []jwt.Keyfunc {
 			return k.RSA, nil
 		case *jwt.SigningMethodECDSA:
 			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(t.Method.Alg(), kid); err == nil {
+				if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
 					*used = KeyJWKS
 					return key, nil
 				} else if k.ECDSA == nil {
@@ -88,18 +90,18 @@ func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []jwt.Keyfunc {
 		case *jwt.SigningMethodEd25519:
 			if k.KeyFunc != nil {
 				*used = KeyJWKS
-				return k.KeyFunc(t.Method.Alg(), kid)
+				return k.KeyFunc(method.Alg(), kid)
 			}
 		}
-		return nil, fmt.Errorf("algorithm %s not allowed", t.Method.Alg())
+		return nil, fmt.Errorf("algorithm %s not allowed", method.Alg())
 	}
-	out := []jwt.Keyfunc{asym}
+	out := []keyFunc{asym}
 	if !k.PreviousValidUntil.IsZero() && !now.Before(k.PreviousValidUntil) {
 		return out
 	}
 	for _, secret := range k.HMAC[min(1, len(k.HMAC)):] {
-		out = append(out, func(t *jwt.Token) (any, error) {
-			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
+		out = append(out, func(method jwt.SigningMethod, _ string) (any, error) {
+			if _, ok := method.(*jwt.SigningMethodHMAC); !ok {
 				return nil, errors.New("not an HMAC token")
 			}
 			*used = KeyHMACPrevious
