@@ -70,7 +70,11 @@ func newFactory(ios *IOStreams) *factory {
 			return server.New(cfg, server.WithLogger(log), server.WithVersion(version))
 		},
 		listen: func(ctx context.Context, addr string) (net.Listener, error) {
-			var lc net.ListenConfig
+			// No TCP keep-alive on accepted connections: four setsockopt
+			// calls per connection, and WebSocket sessions find dead
+			// peers by ping and pong timeout, idle HTTP connections by
+			// the server's idle timeout.
+			lc := net.ListenConfig{KeepAlive: -1}
 			return lc.Listen(ctx, "tcp", addr)
 		},
 		now: time.Now,
