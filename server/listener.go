@@ -45,9 +45,19 @@ type acceptor struct {
 
 	mu      sync.Mutex
 	pending map[net.Conn]struct{} // reading their first request
+	idle    []chan net.Conn       // parked handshake goroutines, most recent last
 	closed  bool
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // handshakes
+	workers sync.WaitGroup // handshake goroutines, parked or not
 }
+
+// maxIdleWorkers bounds the handshake goroutines kept parked between
+// connections. A handshake (HTTP parsing, token check, subscriptions) grows
+// a goroutine's stack from its small start to 8–16 KiB in two or three
+// copies, a tenth of a connect's CPU; a reused goroutine has grown already.
+// Every connection still gets a goroutine of its own: when none is parked, a
+// new one starts.
+const maxIdleWorkers = 128
 
 func newAcceptor(ln net.Listener, ws http.Handler, timeout time.Duration, log *slog.Logger) *acceptor {
 	a := &acceptor{
@@ -90,7 +100,38 @@ func (a *acceptor) serve() error {
 			_ = c.Close()
 			return nil
 		}
-		go a.handshake(c)
+		a.dispatch(c)
+	}
+}
+
+// dispatch runs the handshake of c on a parked goroutine, or a new one.
+func (a *acceptor) dispatch(c net.Conn) {
+	a.mu.Lock()
+	if n := len(a.idle); n > 0 {
+		ch := a.idle[n-1]
+		a.idle = a.idle[:n-1]
+		a.mu.Unlock()
+		ch <- c // buffered: never blocks
+		return
+	}
+	a.mu.Unlock()
+	a.workers.Add(1)
+	go a.worker(make(chan net.Conn, 1), c)
+}
+
+// worker runs handshakes until close, or until enough others are parked.
+func (a *acceptor) worker(ch chan net.Conn, c net.Conn) {
+	defer a.workers.Done()
+	for c != nil {
+		a.handshake(c)
+		a.mu.Lock()
+		if a.closed || len(a.idle) >= maxIdleWorkers {
+			a.mu.Unlock()
+			return
+		}
+		a.idle = append(a.idle, ch)
+		a.mu.Unlock()
+		c = <-ch // nil from close
 	}
 }
 
@@ -129,9 +170,14 @@ func (a *acceptor) close() {
 		_ = c.Close()
 	}
 	clear(a.pending)
+	for _, ch := range a.idle {
+		ch <- nil
+	}
+	a.idle = nil
 	a.mu.Unlock()
 	_ = a.ln.Close()
 	a.wg.Wait()
+	a.workers.Wait()
 }
 
 // handshake reads the request head and routes the connection.
