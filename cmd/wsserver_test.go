@@ -27,12 +27,14 @@ func newWSServer(t *testing.T, play wsScript) string {
 	)
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Counted before the upgrade: srv.Close waits for requests, not
+		// for hijacked connections, so an Add after it would race Wait.
+		wg.Add(1)
+		defer wg.Done()
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
-		wg.Add(1)
-		defer wg.Done()
 		defer ws.Close()
 		mu.Lock()
 		n++
