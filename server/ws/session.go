@@ -524,8 +524,19 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 		s.mu.Unlock()
 		return false
 	}
+	// This goroutine writes the connect push itself: its stack has grown
+	// already, and a writer goroutine started for one frame would grow its
+	// own. Later frames start writers as usual.
+	claimed := !s.writing
+	if claimed {
+		s.writing = true
+		s.writers.Add(1)
+	}
 	s.start(connect)
 	s.mu.Unlock()
+	if claimed {
+		s.writeLoop()
+	}
 	return true
 }
 
