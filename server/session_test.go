@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +133,34 @@ func clients(t *testing.T, ts *testServer) int {
 		v = v*10 + int(c-'0')
 	}
 	return v
+}
+
+// A client that stops reading fills the socket buffers: writes then go
+// through in part and the rest waits for room. When the client reads
+// again, every publication arrives whole and in order.
+func TestWritesThatFillTheSocketResume(t *testing.T) {
+	ts := startServer(t, `"client_queue_max_size":67108864`)
+	conn, _ := ts.connect(`{"token":"` + ts.token("filler", time.Hour) + `"}`)
+	pad := strings.Repeat("x", 32<<10)
+	const n = 300 // ~10 MB: far more than loopback socket buffers hold
+	for i := 0; i < n; i++ {
+		ts.publish("#filler", fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, pad))
+	}
+	for i := 0; i < n; i++ {
+		frame := readFrame(t, conn)
+		var push struct {
+			Pub struct {
+				Data struct {
+					I   int    `json:"i"`
+					Pad string `json:"pad"`
+				} `json:"data"`
+			} `json:"pub"`
+		}
+		if err := json.Unmarshal([]byte(frame), &push); err != nil {
+			t.Fatalf("frame %d: %v (%.80q)", i, err, frame)
+		}
+		if push.Pub.Data.I != i || push.Pub.Data.Pad != pad {
+			t.Fatalf("frame %d: got publication %d (pad %d bytes)", i, push.Pub.Data.I, len(push.Pub.Data.Pad))
+		}
+	}
 }

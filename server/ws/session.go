@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -55,6 +56,8 @@ type Session struct {
 	pingTimer *time.Timer
 	writers   sync.WaitGroup
 
+	raw syscall.RawConn // nil when the connection has no file descriptor
+
 	// writer-owned scratch
 	iov     net.Buffers
 	joinBuf []byte
@@ -83,6 +86,9 @@ func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
 		session:   h.cfg.NewID(),
 		channels:  make(map[string]struct{}),
 		closeSent: make(chan struct{}),
+	}
+	if sc, ok := s.nc.(syscall.Conn); ok {
+		s.raw, _ = sc.SyscallConn()
 	}
 	conn.SetPingHandler(func(data string) error {
 		s.mu.Lock()
@@ -459,15 +465,49 @@ func (s *Session) write(batch []frame) error {
 	// Slices taken before buf grew still point at the old array, which
 	// holds their bytes unchanged; keep the grown one for next time.
 	s.joinBuf = buf[:0]
-	if err := s.nc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout)); err != nil {
-		return err
-	}
-	nb := iov
-	n, err := nb.WriteTo(s.nc)
+	n, err := s.send(iov)
 	s.h.cfg.Metrics.BytesWritten.Add(float64(n))
 	clear(iov)
 	s.iov = iov[:0]
 	return err
+}
+
+// send writes iov. The first attempt is one writev that does not wait;
+// it writes everything whenever the socket buffer has room, which is
+// almost always. Only the rest of a write that would block waits, under
+// the write timeout.
+func (s *Session) send(iov net.Buffers) (int64, error) {
+	total := 0
+	for _, b := range iov {
+		total += len(b)
+	}
+	n, complete, err := tryWritev(s.raw, iov, total)
+	if err != nil || complete {
+		return int64(n), err
+	}
+	rest := consume(iov, n)
+	if err := s.nc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout)); err != nil {
+		return int64(n), err
+	}
+	m, err := rest.WriteTo(s.nc)
+	if err == nil {
+		// No deadline left behind to refuse the next attempt.
+		err = s.nc.SetWriteDeadline(time.Time{})
+	}
+	return int64(n) + m, err
+}
+
+// consume drops the first n bytes of v.
+func consume(v net.Buffers, n int) net.Buffers {
+	for len(v) > 0 && n > 0 {
+		if len(v[0]) > n {
+			v[0] = v[0][n:]
+			break
+		}
+		n -= len(v[0])
+		v = v[1:]
+	}
+	return v
 }
 
 // abort closes the connection at once, without a close handshake.
