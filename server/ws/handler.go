@@ -73,6 +73,8 @@ type Handler struct {
 	ctx     context.Context // sessions' context, cancelled by Shutdown
 	cancel  context.CancelFunc
 
+	raw rawWriters // writev calls shared by sessions
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	active   int // requests past the limits, upgraded or upgrading

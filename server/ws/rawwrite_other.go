@@ -1,10 +1,12 @@
-//go:build !linux && !darwin
+//go:build !linux
 
 package ws
 
 import "syscall"
 
-// tryWritev writes nothing here: every write takes the waiting path.
-func tryWritev(syscall.RawConn, [][]byte, int) (int, bool, error) {
+// rawWriters writes nothing here: every write takes the waiting path.
+type rawWriters struct{}
+
+func (*rawWriters) tryWritev(syscall.RawConn, [][]byte, int) (int, bool, error) {
 	return 0, false, nil
 }

@@ -481,7 +481,7 @@ func (s *Session) send(iov net.Buffers) (int64, error) {
 	for _, b := range iov {
 		total += len(b)
 	}
-	n, complete, err := tryWritev(s.raw, iov, total)
+	n, complete, err := s.h.raw.tryWritev(s.raw, iov, total)
 	if err != nil || complete {
 		return int64(n), err
 	}

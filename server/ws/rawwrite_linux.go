@@ -1,0 +1,82 @@
+//go:build linux
+
+package ws
+
+import (
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// maxIovecs is IOV_MAX: the most buffers one writev takes.
+const maxIovecs = 1024
+
+// writevCall is one writev's arguments and result. It is pooled, and its
+// call method value made once, so that a write allocates nothing; the
+// frames it goes through are shallow, so that a writer goroutine's small
+// starting stack does not grow.
+type writevCall struct {
+	vecs  []syscall.Iovec
+	n     int
+	errno syscall.Errno
+	call  func(fd uintptr) bool
+}
+
+func (w *writevCall) writev(fd uintptr) bool {
+	r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.vecs[0])), uintptr(len(w.vecs)))
+	w.n, w.errno = int(r), e
+	return true // one attempt: never wait here
+}
+
+// rawWriters pools writevCalls for every session of a process.
+type rawWriters struct{ pool sync.Pool }
+
+func (p *rawWriters) get() *writevCall {
+	if w, ok := p.pool.Get().(*writevCall); ok {
+		return w
+	}
+	w := &writevCall{}
+	w.call = w.writev
+	return w
+}
+
+// tryWritev makes one writev of iov on the connection without waiting for
+// it to be writable. It reports how much was written and whether that was
+// all of iov; a write that would block is not an error.
+func (p *rawWriters) tryWritev(rc syscall.RawConn, iov [][]byte, total int) (n int, complete bool, err error) {
+	if rc == nil {
+		return 0, false, nil
+	}
+	if len(iov) > maxIovecs {
+		iov = iov[:maxIovecs]
+		total = -1 // cannot be complete
+	}
+	w := p.get()
+	for _, b := range iov {
+		if len(b) > 0 {
+			v := syscall.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			w.vecs = append(w.vecs, v)
+		}
+	}
+	defer func() {
+		clear(w.vecs)
+		w.vecs = w.vecs[:0]
+		p.pool.Put(w)
+	}()
+	if len(w.vecs) == 0 {
+		return 0, total == 0, nil
+	}
+	if err := rc.Write(w.call); err != nil {
+		// Closed, or a deadline left by an earlier write: the waiting
+		// path sorts it out.
+		return 0, false, nil
+	}
+	switch w.errno {
+	case 0:
+		return w.n, w.n == total, nil
+	case syscall.EAGAIN, syscall.EINTR:
+		return 0, false, nil
+	}
+	return 0, false, w.errno
+}
