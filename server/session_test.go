@@ -139,7 +139,9 @@ func clients(t *testing.T, ts *testServer) int {
 // through in part and the rest waits for room. When the client reads
 // again, every publication arrives whole and in order.
 func TestWritesThatFillTheSocketResume(t *testing.T) {
-	ts := startServer(t, `"client_queue_max_size":67108864`)
+	// The writer waits for room while the client is not reading; the
+	// write timeout must outlast publishing everything.
+	ts := startServer(t, `"client_queue_max_size":67108864,"client_write_timeout":"1m"`)
 	conn, _ := ts.connect(`{"token":"` + ts.token("filler", time.Hour) + `"}`)
 	pad := strings.Repeat("x", 32<<10)
 	const n = 300 // ~10 MB: far more than loopback socket buffers hold
