@@ -148,6 +148,42 @@ func (r *jsonReader) field(first bool) (key []byte, ok bool, err error) {
 	return key, true, nil
 }
 
+// document decodes a JSON text that is an object (or null, which decodes to
+// nothing), calling member with each member's name and the reader on its
+// value; member must consume the value.
+func (r *jsonReader) document(what string, member func(key []byte) error) error {
+	if null, err := r.null(); err != nil || null {
+		if err == nil {
+			err = r.end()
+		}
+		return err
+	}
+	if err := r.object(what, member); err != nil {
+		return err
+	}
+	return r.end()
+}
+
+// object decodes an object value like document, without the end check.
+func (r *jsonReader) object(what string, member func(key []byte) error) error {
+	if r.next() != '{' {
+		return r.typeError(what, "object")
+	}
+	r.i++
+	for first := true; ; first = false {
+		key, ok, err := r.field(first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+	}
+}
+
 // elem moves to the next element of an array that begin('[') opened, or
 // returns false after the closing bracket.
 func (r *jsonReader) elem(first bool) (bool, error) {

@@ -15,23 +15,7 @@ var connectFields = []string{"token", "data", "name", "version", "subs", "header
 // decodeConnect decodes a connect request as json.Unmarshal would.
 func decodeConnect(b []byte, req *ConnectRequest) error {
 	r := jsonReader{b: b}
-	if null, err := r.null(); err != nil || null {
-		if err == nil {
-			err = r.end()
-		}
-		return err
-	}
-	if err := r.begin('{'); err != nil {
-		return r.typeError("connect request", "object")
-	}
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	return r.document("connect request", func(key []byte) (err error) {
 		switch matchField(key, connectFields) {
 		case 0:
 			req.Token, err = r.stringField("token", req.Token)
@@ -42,59 +26,33 @@ func decodeConnect(b []byte, req *ConnectRequest) error {
 		case 3:
 			req.Version, err = r.stringField("version", req.Version)
 		case 4:
-			req.Subs, err = r.subscribeRequests(req.Subs)
+			req.Subs, err = r.subscribeRequests()
 		case 5:
-			req.Headers, err = r.stringMap("headers", req.Headers, 1)
+			req.Headers, err = r.stringMap("headers", 1)
 		default:
 			err = r.skip(1)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return r.end()
+		return err
+	})
 }
 
 var subscribeFields = []string{"recover", "offset", "epoch"}
 
 // subscribeRequests decodes the subs member of a connect request.
-func (r *jsonReader) subscribeRequests(cur map[string]*SubscribeRequest) (map[string]*SubscribeRequest, error) {
+func (r *jsonReader) subscribeRequests() (map[string]*SubscribeRequest, error) {
 	if null, err := r.null(); null || err != nil {
 		return nil, err
 	}
-	if r.next() != '{' {
-		return nil, r.typeError("subs", "object")
-	}
-	r.i++
 	subs := make(map[string]*SubscribeRequest)
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return subs, nil
-		}
+	err := r.object("subs", func(key []byte) error {
 		channel := string(key)
-		if null, err := r.null(); err != nil {
-			return nil, err
-		} else if null {
+		if null, err := r.null(); err != nil || null {
 			subs[channel] = nil
-			continue
+			return err
 		}
-		if r.next() != '{' {
-			return nil, r.typeError("subs."+channel, "object")
-		}
-		r.i++
 		sr := &SubscribeRequest{}
-		for first := true; ; first = false {
-			key, ok, err := r.field(first)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				break
-			}
+		subs[channel] = sr
+		return r.object("subscription", func(key []byte) (err error) {
 			switch matchField(key, subscribeFields) {
 			case 0:
 				switch r.next() {
@@ -116,12 +74,13 @@ func (r *jsonReader) subscribeRequests(cur map[string]*SubscribeRequest) (map[st
 			default:
 				err = r.skip(3)
 			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		subs[channel] = sr
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return subs, nil
 }
 
 // uintField decodes an unsigned integer member; null leaves cur as it was.
@@ -143,33 +102,25 @@ func (r *jsonReader) uintField(field string, cur uint64) (uint64, error) {
 	return 0, r.typeError(field, "uint64")
 }
 
-// stringMap decodes an object of strings (null values become "").
-func (r *jsonReader) stringMap(field string, cur map[string]string, open int) (map[string]string, error) {
+// stringMap decodes an object of strings (null values become "") that
+// open arrays and objects enclose.
+func (r *jsonReader) stringMap(field string, open int) (map[string]string, error) {
 	if null, err := r.null(); null || err != nil {
 		return nil, err
-	}
-	if r.next() != '{' {
-		return nil, r.typeError(field, "object")
 	}
 	if open+1 > maxNesting {
 		return nil, r.errorf("exceeded max depth")
 	}
-	r.i++
 	m := make(map[string]string)
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return m, nil
-		}
+	err := r.object(field, func(key []byte) (err error) {
 		k := string(key)
-		m[k], err = r.stringField(field+"."+k, "")
-		if err != nil {
-			return nil, err
-		}
+		m[k], err = r.stringField(field, "")
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return m, nil
 }
 
 // Token claims.
@@ -184,23 +135,7 @@ var claimFields = []string{
 // are decoded on every connect.
 func (c *ConnectClaims) UnmarshalJSON(b []byte) error {
 	r := jsonReader{b: b}
-	if null, err := r.null(); err != nil || null {
-		if err == nil {
-			err = r.end()
-		}
-		return err
-	}
-	if err := r.begin('{'); err != nil {
-		return r.typeError("claims", "object")
-	}
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
+	return r.document("claims", func(key []byte) (err error) {
 		switch matchField(key, claimFields) {
 		case 0:
 			c.Issuer, err = r.stringField("iss", c.Issuer)
@@ -233,11 +168,8 @@ func (c *ConnectClaims) UnmarshalJSON(b []byte) error {
 		default:
 			err = r.skip(1)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return r.end()
+		return err
+	})
 }
 
 // numericDate decodes a NumericDate as jwt.NumericDate.UnmarshalJSON does:
@@ -372,39 +304,15 @@ func (r *jsonReader) subscribeClaims() (map[string]SubscribeClaims, error) {
 	if null, err := r.null(); null || err != nil {
 		return nil, err
 	}
-	if r.next() != '{' {
-		return nil, r.typeError("subs", "object")
-	}
-	r.i++
 	subs := make(map[string]SubscribeClaims)
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return subs, nil
-		}
+	err := r.object("subs", func(key []byte) error {
 		channel := string(key)
 		var sc SubscribeClaims
-		if null, err := r.null(); err != nil {
-			return nil, err
-		} else if null {
+		if null, err := r.null(); err != nil || null {
 			subs[channel] = sc
-			continue
+			return err
 		}
-		if r.next() != '{' {
-			return nil, r.typeError("subs."+channel, "object")
-		}
-		r.i++
-		for first := true; ; first = false {
-			key, ok, err := r.field(first)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				break
-			}
+		err := r.object("subscription", func(key []byte) (err error) {
 			switch matchField(key, subscribeClaimFields) {
 			case 0:
 				sc.Info, err = r.raw(3)
@@ -419,12 +327,15 @@ func (r *jsonReader) subscribeClaims() (map[string]SubscribeClaims, error) {
 			default:
 				err = r.skip(3)
 			}
-			if err != nil {
-				return nil, err
-			}
-		}
+			return err
+		})
 		subs[channel] = sc
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return subs, nil
 }
 
 // Compile-time check: the claims decode themselves.

@@ -65,35 +65,19 @@ func decodeSegment(dst []byte, seg string) ([]byte, error) {
 // of another type leaves alg unset and kid empty.
 func (t *jws) readHeader(b []byte) (algSet bool, err error) {
 	r := jsonReader{b: b}
-	if null, err := r.null(); err != nil || null {
-		if err == nil {
-			err = r.end()
-		}
-		return false, err
-	}
-	if err := r.begin('{'); err != nil {
-		return false, r.typeError("header", "object")
-	}
-	for first := true; ; first = false {
-		key, ok, err := r.field(first)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			break
-		}
+	err = r.document("header", func(key []byte) error {
 		name := string(key)
 		if (name == "alg" || name == "kid") && r.next() == '"' {
 			s, err := r.str()
 			if err != nil {
-				return false, err
+				return err
 			}
 			if name == "alg" {
 				t.alg, algSet = string(s), true
 			} else {
 				t.kid = string(s)
 			}
-			continue
+			return nil
 		}
 		switch name {
 		case "alg":
@@ -101,11 +85,9 @@ func (t *jws) readHeader(b []byte) (algSet bool, err error) {
 		case "kid":
 			t.kid = ""
 		}
-		if err := r.skip(1); err != nil {
-			return false, err
-		}
-	}
-	return algSet, r.end()
+		return r.skip(1)
+	})
+	return algSet && err == nil, err
 }
 
 // method returns the signing method of alg if allowed is among methods.

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/uniws/uniws/core"
-	"github.com/uniws/uniws/server"
 )
 
 // Connections whose first request is a WebSocket upgrade of the endpoint
@@ -181,37 +179,24 @@ func TestShutdownClosesSilentConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	ts, stop := serveConfig(t, cfg)
 	// Connections that never send a byte, and one mid-head.
 	var conns []net.Conn
 	for i := 0; i < 5; i++ {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, _ := rawConn(t, ts)
 		conns = append(conns, c)
 	}
 	if _, err := io.WriteString(conns[0], "GET /connection/uni_websocket HTTP/1.1\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	cancel()
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
+	case <-stopped:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Serve did not return with silent connections open")
 	}
