@@ -395,7 +395,13 @@ func isValidNumber(s []byte) bool {
 
 // skip validates and skips one value. open is how many arrays and objects
 // enclose it; the value's own nesting counts on top of them.
-func (r *jsonReader) skip(open int) error {
+func (r *jsonReader) skip(open int) error { return r.skipValue(open, false) }
+
+// skipAny is skip for a value that encoding/json would decode into an
+// interface{}: a number must also fit a float64.
+func (r *jsonReader) skipAny(open int) error { return r.skipValue(open, true) }
+
+func (r *jsonReader) skipValue(open int, floats bool) error {
 	var stackBuf [32]byte
 	stack := stackBuf[:0] // the open brackets of this value
 	for {
@@ -439,8 +445,14 @@ func (r *jsonReader) skip(open int) error {
 				return err
 			}
 		default:
-			if _, err := r.number(); err != nil {
+			lit, err := r.number()
+			if err != nil {
 				return r.unexpected("value")
+			}
+			if floats {
+				if _, err := strconv.ParseFloat(string(lit), 64); err != nil {
+					return r.errorf("number %s does not fit a float64", lit)
+				}
 			}
 		}
 		// After a value: close containers, or move to the next member.
@@ -546,10 +558,21 @@ func foldName(in []byte) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRune(in[i:])
-		out = utf8.AppendRune(out, unicode.ToUpper(unicode.ToLower(r)))
+		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
 	return out
+}
+
+// foldRune is the smallest rune of r's case-folding orbit.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
 }
 
 // matchField returns the index of the name in names (lower-case ASCII)

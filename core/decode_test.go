@@ -135,6 +135,7 @@ var decodeCases = []string{
 	`{"subs":{"a":[]}}`, `{"subs":[]}`, `{"subs":null}`, `{"subs":{}}`, `{"subs":{"a":{"RECOVER":true,"x":{"y":[]}}}}`,
 	`{"headers":{"a":null}}`, `{"headers":{"a":1}}`, `{"headers":[]}`, `{"headers":{}}`, `{"name":{}}`, `{"version":[]}`,
 	`{"a":1}garbage`, "\xef\xbb\xbf{}",
+	"{\"vers\u0131on\":\"dotless i\"}", "{\"TOKEN\u0130\":\"x\"}", "{\"\u017fubs\":{}}", `{"token":"t","x":1e400}`,
 }
 
 var claimCases = []string{

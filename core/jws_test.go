@@ -90,6 +90,7 @@ var tokenHeaders = []string{
 	`{"alg":"ES256","kid":1}`, `{"alg":1}`, `{}`, `null`, `[]`, `{"alg":"HS256","alg":null}`, `{"alg":null,"alg":"HS256"}`,
 	`{"ALG":"HS256"}`, `{"\u0061lg":"HS256"}`, `{"alg":"HS256"} x`, `{"alg":"HS256","crit":["exp"]}`, `{"alg":"HS256","x":{"y":[1,{}]}}`,
 	`{"alg":"HS2\u0035\u0036"}`, `{"alg":"EdDSA"}`, `{"alg":"HS256",}`,
+	`{"alg":"HS256","x":1e400}`, `{"alg":"HS256","x":[-1e999]}`, `{"alg":"HS256","kid":1e400}`, `{"alg":"HS256","x":1e300}`,
 }
 
 var tokenClaims = []string{
@@ -99,6 +100,7 @@ var tokenClaims = []string{
 	`{"sub":"u","aud":"uniws","iss":"me"}`, `{"sub":"u","aud":["x","uniws"],"iss":"me"}`, `{"sub":"u","aud":"other"}`,
 	`{"sub":"u","subs":{"a":{"data":{"x":1},"b64info":"e30="}}}`, `{"sub":"u","exp":"1800003600"}`, `{"sub":"u","iat":1900000000}`,
 	`{"sub":5}`, `{"sub":"u"} x`, `{"sub":"u","info":"not json object"}`, `{"sub":"u","meta":{"m":1}}`,
+	`{"ıss":"evil","sub":"u"}`, `{"sub":"u","İat":1}`, `{"sub":"u","aud":["uniws",1e400]}`,
 }
 
 func tokenKeySets() []*TokenKeys {
