@@ -3,8 +3,8 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,7 +85,7 @@ func (a *acceptor) serve() error {
 			a.mu.Lock()
 			closed := a.closed
 			a.mu.Unlock()
-			if closed || errors.Is(err, net.ErrClosed) {
+			if closed {
 				return nil
 			}
 			if isTemporary(err) {
@@ -236,11 +236,47 @@ func (a *acceptor) readHead(c net.Conn, buf []byte) (*http.Request, bool) {
 		return nil, false
 	}
 	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(buf[:n]), max(n, 16)))
-	if err != nil || r.URL.Path != wsPath {
+	if err != nil || r.URL.Path != wsPath || !plainRequest(r) {
 		a.handOver(c, buf[:n])
 		return nil, false
 	}
 	return r, true
+}
+
+// plainRequest reports whether r passes the checks net/http's server makes
+// beyond http.ReadRequest (which already refuses a repeated Host): HTTP/1.1,
+// a well-formed Host (r.Host is the header's value: the request line is in
+// origin form), no control characters in header values. Anything else is
+// net/http's to answer (400, 505).
+func plainRequest(r *http.Request) bool {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Host == "" {
+		return false
+	}
+	for i := 0; i < len(r.Host); i++ {
+		if !validHostByte(r.Host[i]) {
+			return false
+		}
+	}
+	for _, vv := range r.Header {
+		for _, v := range vv {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// validHostByte is the set of bytes a Host header may hold (RFC 3986
+// reg-name, IP literals, port).
+func validHostByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return bytes.IndexByte([]byte("-._~!$&'()*+,;=:[]%"), c) >= 0
 }
 
 // handOver gives the connection to the http.Server, replaying head.
@@ -253,13 +289,21 @@ func (a *acceptor) handOver(c net.Conn, head []byte) {
 	}
 }
 
-// headEnd returns the length of the request head ending in an empty line,
-// or -1. from is where new bytes start (the search backs up over a
-// terminator split across reads).
+// headEnd returns the length of the request head, which ends at an empty
+// line (CRLF or, as net/http also accepts, a bare LF), or -1. from is where
+// new bytes start; the search backs up over a terminator split across
+// reads.
 func headEnd(b []byte, from int) int {
-	from = max(from-3, 0)
-	if i := bytes.Index(b[from:], []byte("\r\n\r\n")); i >= 0 {
-		return from + i + 4
+	for i := max(from-2, 0); i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
 	}
 	return -1
 }
@@ -324,9 +368,20 @@ func (w *handshakeWriter) finish() {
 	b.WriteString("\r\n")
 	b.Write(w.body.Bytes())
 	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = w.conn.Write(b.Bytes())
+	if _, err := w.conn.Write(b.Bytes()); err == nil {
+		// As net/http does: half-close and drain briefly, so that bytes
+		// the client sent after its head do not turn the answer into a
+		// reset.
+		if tc, ok := w.conn.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+			_ = w.conn.SetReadDeadline(time.Now().Add(drainDelay))
+			_, _ = io.CopyN(io.Discard, w.conn, 64<<10)
+		}
+	}
 	_ = w.conn.Close()
 }
+
+// drainDelay is how long a refused connection is drained before closing.
+const drainDelay = 500 * time.Millisecond
 
 // replayConn returns bytes already read before reading the connection.
 type replayConn struct {

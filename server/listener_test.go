@@ -207,3 +207,39 @@ func TestShutdownClosesSilentConnections(t *testing.T) {
 		}
 	}
 }
+
+// Heads the direct path leaves to net/http get net/http's answers.
+func TestHeadsNetHTTPAnswers(t *testing.T) {
+	ts := startServer(t, "")
+	host := strings.TrimPrefix(ts.url, "http://")
+	upgrade := upgradeRequest(ts, "")
+	for _, tc := range []struct {
+		name, head string
+		status     int // 0: the connection closes without an answer
+	}{
+		{"bare LF health", "GET /health HTTP/1.1\nHost: x\n\n", http.StatusOK},
+		{"bare LF upgrade", strings.ReplaceAll(upgrade, "\r\n", "\n"), http.StatusSwitchingProtocols},
+		{"data after a bare LF head", strings.Replace(upgrade, "Version: 13\r\n", "Version: 13\r\n\nJUNK: x\r\n", 1), 0},
+		{"no Host", strings.Replace(upgrade, "Host: "+host+"\r\n", "", 1), http.StatusBadRequest},
+		{"bad Host", strings.Replace(upgrade, "Host: "+host, "Host: a b", 1), http.StatusBadRequest},
+		{"HTTP/2.0", strings.Replace(upgrade, "HTTP/1.1", "HTTP/2.0", 1), http.StatusHTTPVersionNotSupported},
+		{"control character", strings.Replace(upgrade, "Version: 13", "Version: 13\r\nX-Y: a\x01b", 1), http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := rawConn(t, ts)
+			if _, err := io.WriteString(c, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if tc.status == 0 {
+				if err == nil {
+					t.Fatalf("got %d, want the connection closed", resp.StatusCode)
+				}
+				return
+			}
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("got %v %v, want %d", resp, err, tc.status)
+			}
+		})
+	}
+}

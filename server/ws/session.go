@@ -476,6 +476,12 @@ func (s *Session) write(batch []frame) error {
 // it writes everything whenever the socket buffer has room, which is
 // almost always. Only the rest of a write that would block waits, under
 // the write timeout.
+//
+// Between the two the connection's write lock is free. The only other
+// writer is gorilla's read side, which writes a close frame itself when a
+// client breaks the protocol or exceeds the read limit; on a connection
+// that is failing anyway, that frame may then land inside a partly written
+// batch.
 func (s *Session) send(iov net.Buffers) (int64, error) {
 	total := 0
 	for _, b := range iov {
