@@ -243,3 +243,53 @@ func TestHeadsNetHTTPAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A close frame that arrives in the same segment as the connect request is
+// already buffered when the session starts reading: it must be seen without
+// waiting for more input.
+func TestCloseRightAfterConnect(t *testing.T) {
+	ts := startServer(t, "")
+	c, br := rawConn(t, ts)
+	if _, err := io.WriteString(c, upgradeRequest(ts, "")); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	req := `{"token":"` + ts.token("closer", time.Hour) + `"}`
+	frames := append([]byte{0x81, 0x80 | 126, byte(len(req) >> 8), byte(len(req)), 0, 0, 0, 0}, req...)
+	frames = append(frames, 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8) // close 1000, zero mask
+	if _, err := c.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	// The connect push, then the server's close frame echoing 1000.
+	var got []byte
+	for {
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatalf("read after %d frames: %v", len(got), err)
+		}
+		n := int(hdr[1] & 0x7f)
+		if n == 126 {
+			var ext [2]byte
+			if _, err := io.ReadFull(br, ext[:]); err != nil {
+				t.Fatal(err)
+			}
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, hdr[0])
+		if hdr[0] == 0x88 {
+			if len(payload) < 2 || int(payload[0])<<8|int(payload[1]) != 1000 {
+				t.Fatalf("close payload %v", payload)
+			}
+			break
+		}
+	}
+	if len(got) != 2 || got[0] != 0x81 {
+		t.Fatalf("frames %x, want the connect push and a close", got)
+	}
+}

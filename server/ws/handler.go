@@ -4,8 +4,11 @@
 package ws
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -73,7 +76,7 @@ type Handler struct {
 	ctx     context.Context // sessions' context, cancelled by Shutdown
 	cancel  context.CancelFunc
 
-	raw rawWriters // writev calls shared by sessions
+	raw rawCalls // writev and peek calls shared by sessions
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -122,7 +125,10 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		// Clients send one connect request and then almost nothing; writes
 		// bypass gorilla's writer, so its write buffer is never taken from
 		// the pool.
-		ReadBufferSize:  256,
+		// Zero: gorilla reads through the reader Hijack returns, which
+		// hijack (below) makes readBufferSize bytes and the session
+		// keeps, to know when nothing is buffered.
+		ReadBufferSize:  0,
 		WriteBufferPool: unusedPool{},
 		CheckOrigin:     h.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
@@ -168,12 +174,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+	hj := &hijack{ResponseWriter: w}
+	conn, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		h.done(nil)
 		return // the upgrader answered already
 	}
 	s := newSession(h, conn, r)
+	s.br = hj.br
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
 	h.mu.Unlock()
@@ -294,6 +302,33 @@ func (h *Handler) Draining() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.draining
+}
+
+// readBufferSize is a session's read buffer: clients send one connect
+// request and then almost nothing. gorilla takes a hijacked reader as its
+// own only when it is larger than 256 bytes.
+const readBufferSize = 512
+
+// hijack hands gorilla a read buffer the session knows, so that an idle
+// session can wait for input without gorilla's deep read path (see
+// Session.readLoop). A reader already holding bytes is passed on as it is
+// (gorilla refuses the upgrade then: the client sent data too early).
+type hijack struct {
+	http.ResponseWriter
+	br *bufio.Reader
+}
+
+func (h *hijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the response writer cannot hijack the connection")
+	}
+	c, brw, err := hj.Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		return c, brw, err
+	}
+	h.br = bufio.NewReaderSize(c, readBufferSize)
+	return c, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
 
 // unusedPool satisfies websocket.BufferPool; sessions write frames

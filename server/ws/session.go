@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,6 +58,7 @@ type Session struct {
 	writers   sync.WaitGroup
 
 	raw syscall.RawConn // nil when the connection has no file descriptor
+	br  *bufio.Reader   // gorilla's read buffer, when the session knows it
 
 	// writer-owned scratch
 	iov     net.Buffers
@@ -655,8 +657,18 @@ func (s *Session) firstReadFailed(err error) {
 
 // readLoop reads and discards client messages; only pongs keep the
 // connection alive. It returns when the connection ends.
+//
+// With nothing buffered it first waits for input through a shallow call
+// (waitReadable) rather than inside gorilla's read path: an idle session
+// then parks on a small stack, which does not have to grow to 4 KiB on the
+// first wait of every connection.
 func (s *Session) readLoop() {
 	for {
+		if s.br != nil && s.br.Buffered() == 0 {
+			if err := s.h.raw.waitReadable(s.raw); err != nil {
+				return
+			}
+		}
 		_, r, err := s.conn.NextReader()
 		if err != nil {
 			return

@@ -28,10 +28,11 @@ func (w *writevCall) writev(fd uintptr) bool {
 	return true // one attempt: never wait here
 }
 
-// rawWriters pools writevCalls for every session of a process.
-type rawWriters struct{ pool sync.Pool }
+// rawCalls pools the raw calls (writev, and the peek of waitReadable)
+// for every session of a handler.
+type rawCalls struct{ pool, peeks sync.Pool }
 
-func (p *rawWriters) get() *writevCall {
+func (p *rawCalls) get() *writevCall {
 	if w, ok := p.pool.Get().(*writevCall); ok {
 		return w
 	}
@@ -43,7 +44,7 @@ func (p *rawWriters) get() *writevCall {
 // tryWritev makes one writev of iov on the connection without waiting for
 // it to be writable. It reports how much was written and whether that was
 // all of iov; a write that would block is not an error.
-func (p *rawWriters) tryWritev(rc syscall.RawConn, iov [][]byte, total int) (n int, complete bool, err error) {
+func (p *rawCalls) tryWritev(rc syscall.RawConn, iov [][]byte, total int) (n int, complete bool, err error) {
 	if rc == nil {
 		return 0, false, nil
 	}
@@ -79,4 +80,35 @@ func (p *rawWriters) tryWritev(rc syscall.RawConn, iov [][]byte, total int) (n i
 		return 0, false, nil
 	}
 	return 0, false, w.errno
+}
+
+// peekCall checks a socket for input without taking it. Pooled like
+// writevCall, and for the same reasons.
+type peekCall struct {
+	buf  [1]byte
+	call func(fd uintptr) bool
+}
+
+// peek reports false (wait) while the socket has nothing to read; data, end
+// of stream or an error are left for the real read to see.
+func (p *peekCall) peek(fd uintptr) bool {
+	_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.buf[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return e != syscall.EAGAIN
+}
+
+// waitReadable parks until the connection has input (or is closed, or its
+// read deadline passes, which it reports as an error).
+func (p *rawCalls) waitReadable(rc syscall.RawConn) error {
+	if rc == nil {
+		return nil
+	}
+	w, ok := p.peeks.Get().(*peekCall)
+	if !ok {
+		w = &peekCall{}
+		w.call = w.peek
+	}
+	err := rc.Read(w.call)
+	p.peeks.Put(w)
+	return err
 }
