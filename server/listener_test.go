@@ -42,6 +42,18 @@ func sendConnect(t *testing.T, c net.Conn, br *bufio.Reader, req string) map[str
 	if _, err := c.Write(frame); err != nil {
 		t.Fatal(err)
 	}
+	_, payload := readRawFrame(t, br)
+	var push map[string]any
+	if err := json.Unmarshal(payload, &push); err != nil {
+		t.Fatalf("push %q: %v", payload, err)
+	}
+	return push
+}
+
+// readRawFrame reads one unmasked server frame (payloads under 64 KiB)
+// and returns its first byte and payload.
+func readRawFrame(t *testing.T, br *bufio.Reader) (byte, []byte) {
+	t.Helper()
 	var hdr [2]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		t.Fatal(err)
@@ -58,11 +70,7 @@ func sendConnect(t *testing.T, c net.Conn, br *bufio.Reader, req string) map[str
 	if _, err := io.ReadFull(br, payload); err != nil {
 		t.Fatal(err)
 	}
-	var push map[string]any
-	if err := json.Unmarshal(payload, &push); err != nil {
-		t.Fatalf("push %q: %v", payload, err)
-	}
-	return push
+	return hdr[0], payload
 }
 
 func TestUpgradeHeadInPieces(t *testing.T) {
@@ -265,24 +273,9 @@ func TestCloseRightAfterConnect(t *testing.T) {
 	// The connect push, then the server's close frame echoing 1000.
 	var got []byte
 	for {
-		var hdr [2]byte
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			t.Fatalf("read after %d frames: %v", len(got), err)
-		}
-		n := int(hdr[1] & 0x7f)
-		if n == 126 {
-			var ext [2]byte
-			if _, err := io.ReadFull(br, ext[:]); err != nil {
-				t.Fatal(err)
-			}
-			n = int(ext[0])<<8 | int(ext[1])
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(br, payload); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, hdr[0])
-		if hdr[0] == 0x88 {
+		first, payload := readRawFrame(t, br)
+		got = append(got, first)
+		if first == 0x88 {
 			if len(payload) < 2 || int(payload[0])<<8|int(payload[1]) != 1000 {
 				t.Fatalf("close payload %v", payload)
 			}
