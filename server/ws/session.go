@@ -649,11 +649,29 @@ func (s *Session) firstReadFailed(err error) {
 		s.closeCode = core.CodeMessageTooBig.Disconnect()
 		s.signalCloseSentLocked()
 		s.mu.Unlock()
+		// The client is likely still sending the rest of its frame.
+		s.lingerClose()
 	case errors.As(err, &ne) && ne.Timeout():
 		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.remote)
 		s.Disconnect(core.CodeStale.Disconnect())
 	}
 }
+
+// lingerClose half-closes the connection and discards what the client is
+// still sending, for up to lingerDelay: closing a socket with unread input
+// resets it, and the client could lose the close frame (or fail its own
+// write) to the reset.
+func (s *Session) lingerClose() {
+	tc, ok := s.nc.(interface{ CloseWrite() error })
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	_ = s.nc.SetReadDeadline(time.Now().Add(lingerDelay))
+	_, _ = io.Copy(io.Discard, s.nc)
+}
+
+// lingerDelay bounds lingerClose, as net/http bounds its own.
+const lingerDelay = 500 * time.Millisecond
 
 // readLoop reads and discards client messages; only pongs keep the
 // connection alive. It returns when the connection ends.
