@@ -122,12 +122,10 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)
 	}
 	h.upgrader = websocket.Upgrader{
-		// Clients send one connect request and then almost nothing; writes
-		// bypass gorilla's writer, so its write buffer is never taken from
-		// the pool.
-		// Zero: gorilla reads through the reader Hijack returns, which
-		// hijack (below) makes readBufferSize bytes and the session
-		// keeps, to know when nothing is buffered.
+		// No read buffer of gorilla's own: it reads through the reader
+		// hijack (below) hands it, readBufferSize bytes that the session
+		// keeps to know when nothing is buffered. Writes bypass gorilla's
+		// writer, so its write buffer is never taken from the pool.
 		ReadBufferSize:  0,
 		WriteBufferPool: unusedPool{},
 		CheckOrigin:     h.checkOrigin,
