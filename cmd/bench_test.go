@@ -25,7 +25,14 @@ func startServer(t *testing.T, secret, apiKey string) string {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(&cfg)
+	return serveConfig(t, &cfg)
+}
+
+// serveConfig runs a real server for cfg on 127.0.0.1:0 until the test
+// ends and returns its address.
+func serveConfig(t *testing.T, cfg *core.Config) string {
+	t.Helper()
+	srv, err := server.New(cfg, server.WithVersion("test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/uniws/uniws/core"
-	"github.com/uniws/uniws/server"
 )
 
 // startUniws runs a real server with the given flat configuration on
@@ -21,24 +19,7 @@ func startUniws(t *testing.T, cfgMap map[string]any) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.WithVersion("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String(), path
+	return "http://" + serveConfig(t, cfg), path
 }
 
 // doctorServerConfig is the configuration of the doctor's healthy server.
