@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/uniws/uniws/server/ws"
 )
 
 // Every connection the listener accepts starts in a handshake goroutine that
@@ -369,19 +370,12 @@ func (w *handshakeWriter) finish() {
 	b.Write(w.body.Bytes())
 	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := w.conn.Write(b.Bytes()); err == nil {
-		// As net/http does: half-close and drain briefly, so that bytes
-		// the client sent after its head do not turn the answer into a
-		// reset.
-		if tc, ok := w.conn.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
-			_ = w.conn.SetReadDeadline(time.Now().Add(drainDelay))
-			_, _ = io.CopyN(io.Discard, w.conn, 64<<10)
-		}
+		// Bytes the client sent after its head must not turn the answer
+		// into a reset.
+		ws.LingerClose(w.conn)
 	}
 	_ = w.conn.Close()
 }
-
-// drainDelay is how long a refused connection is drained before closing.
-const drainDelay = 500 * time.Millisecond
 
 // replayConn returns bytes already read before reading the connection.
 type replayConn struct {

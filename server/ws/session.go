@@ -650,27 +650,27 @@ func (s *Session) firstReadFailed(err error) {
 		s.signalCloseSentLocked()
 		s.mu.Unlock()
 		// The client is likely still sending the rest of its frame.
-		s.lingerClose()
+		LingerClose(s.nc)
 	case errors.As(err, &ne) && ne.Timeout():
 		s.h.log.Info("connection refused", "reason", "stale: no connect request", "remote", s.remote)
 		s.Disconnect(core.CodeStale.Disconnect())
 	}
 }
 
-// lingerClose half-closes the connection and discards what the client is
-// still sending, for up to lingerDelay: closing a socket with unread input
-// resets it, and the client could lose the close frame (or fail its own
-// write) to the reset.
-func (s *Session) lingerClose() {
-	tc, ok := s.nc.(interface{ CloseWrite() error })
+// LingerClose half-closes c and discards what the peer is still sending,
+// for up to lingerDelay, as net/http does before closing: closing a socket
+// with unread input resets it, and the peer could lose the last frame or
+// answer (or fail its own write) to the reset. The caller still closes c.
+func LingerClose(c net.Conn) {
+	tc, ok := c.(interface{ CloseWrite() error })
 	if !ok || tc.CloseWrite() != nil {
 		return
 	}
-	_ = s.nc.SetReadDeadline(time.Now().Add(lingerDelay))
-	_, _ = io.Copy(io.Discard, s.nc)
+	_ = c.SetReadDeadline(time.Now().Add(lingerDelay))
+	_, _ = io.Copy(io.Discard, c)
 }
 
-// lingerDelay bounds lingerClose, as net/http bounds its own.
+// lingerDelay bounds LingerClose.
 const lingerDelay = 500 * time.Millisecond
 
 // readLoop reads and discards client messages; only pongs keep the
