@@ -123,6 +123,29 @@ func TestSlowConsumerIsClosedOthersServed(t *testing.T) {
 	}
 }
 
+// A client that stops reading holds up no one else: its write waits for
+// room on its own while the server goes on writing to the others.
+func TestStuckClientHoldsNoOneUp(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"client_queue_max_size":67108864,"client_write_timeout":"1m"`)
+	stuck, _ := ts.connect(`{"token":"` + ts.token("stuck", time.Hour) + `"}`)
+	watcher, _ := ts.connect(`{"token":"` + ts.token("watcher", time.Hour) + `"}`)
+	pad := strings.Repeat("x", 32<<10)
+	const n = 300 // ~10 MB: far more than loopback socket buffers hold
+	for i := 0; i < n; i++ {
+		ts.publish("#stuck", fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, pad))
+	}
+	for i := 1; i <= 20; i++ {
+		assertStillServing(t, ts, watcher, i)
+	}
+	// Everything still reaches the stuck client once it reads.
+	for i := 0; i < n; i++ {
+		if frame := readFrame(t, stuck); !strings.HasPrefix(frame, fmt.Sprintf(`{"channel":"#stuck","pub":{"data":{"i":%d,`, i)) {
+			t.Fatalf("stuck client's frame %d: %.60q", i, frame)
+		}
+	}
+}
+
 // clients returns num_clients from the info API.
 func clients(t *testing.T, ts *testServer) int {
 	t.Helper()

@@ -76,7 +76,8 @@ type Handler struct {
 	ctx     context.Context // sessions' context, cancelled by Shutdown
 	cancel  context.CancelFunc
 
-	raw rawCalls // writev and peek calls shared by sessions
+	raw   rawCalls // writev and peek calls shared by sessions
+	flush *flusher // write turns of sessions with frames queued
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -116,7 +117,7 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New(nil)
 	}
-	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{})}
+	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{}), flush: newFlusher()}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if cfg.ConnectionRate > 0 {
 		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)
@@ -286,6 +287,7 @@ func (h *Handler) Shutdown(ctx context.Context, d core.Disconnect) {
 		h.mu.Unlock()
 		<-done
 	}
+	h.flush.wait()
 }
 
 // NumSessions returns the number of open sessions.

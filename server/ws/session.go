@@ -27,8 +27,8 @@ const (
 )
 
 // Session is one uni_websocket connection. The connection's goroutine
-// (the HTTP handler's) reads; a writer goroutine runs only while frames are
-// queued; pings come from a timer. All exported methods are safe for
+// (the HTTP handler's) reads; the handler's flusher writes what is queued;
+// pings come from a timer. All exported methods are safe for
 // concurrent use and never block on the network.
 type Session struct {
 	h       *Handler
@@ -60,9 +60,6 @@ type Session struct {
 	raw syscall.RawConn // nil when the connection has no file descriptor
 	br  *bufio.Reader   // gorilla's read buffer, when the session knows it
 
-	// writer-owned scratch
-	iov     net.Buffers
-	joinBuf []byte
 }
 
 type position struct {
@@ -352,81 +349,114 @@ func (s *Session) enqueueLocked(f frame) {
 	s.appendLocked(f)
 }
 
-// appendLocked queues a frame unconditionally and makes sure a writer runs.
+// appendLocked queues a frame unconditionally and makes sure the session
+// has a write turn coming.
 func (s *Session) appendLocked(f frame) {
 	s.queue = append(s.queue, f)
 	s.queued += len(f.b)
 	if !s.writing {
 		s.writing = true
 		s.writers.Add(1)
-		go s.writeLoop()
+		s.h.flush.schedule(s)
 	}
 }
 
-// writeLoop writes everything queued, many frames per syscall, and exits
-// when the queue is empty.
-func (s *Session) writeLoop() {
-	defer s.writers.Done()
-	for {
-		s.mu.Lock()
-		if len(s.queue) == 0 {
-			s.writing = false
-			if s.closing {
-				s.signalCloseSentLocked()
-			}
-			s.releaseScratchLocked()
-			s.mu.Unlock()
-			return
+// turn writes everything queued, in one writev when the socket has room.
+// The caller holds the session's write turn (s.writing). Unless wait is
+// set, a write that would block is finished by a goroutine of its own,
+// which takes sc with it; turn then reports true.
+//
+// The turn passes on to the flusher when more is queued by the end of the
+// write, and ends (s.writing false) when nothing is.
+func (s *Session) turn(sc *writeScratch, wait bool) (tookScratch bool) {
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		s.endTurnLocked()
+		s.mu.Unlock()
+		return false
+	}
+	batch := s.queue
+	s.queue, s.spare = s.spare, nil
+	s.queued = 0
+	s.mu.Unlock()
+
+	iov, total := sc.layOut(batch)
+	n, complete, err := s.h.raw.tryWritev(s.raw, iov, total)
+	if err == nil && !complete {
+		if !wait {
+			go s.finish(batch, sc, consume(iov, n), n)
+			return true
 		}
-		batch := s.queue
-		s.queue, s.spare = s.spare, nil
+		var m int64
+		m, err = s.writeRest(consume(iov, n))
+		n += int(m)
+	}
+	s.h.cfg.Metrics.BytesWritten.Add(float64(n))
+	clear(sc.iov)
+	s.wrote(batch, err)
+	return false
+}
+
+// finish writes the rest of a batch that filled the socket, waiting under
+// the write timeout, then gives sc back.
+func (s *Session) finish(batch []frame, sc *writeScratch, rest net.Buffers, written int) {
+	m, err := s.writeRest(rest)
+	s.h.cfg.Metrics.BytesWritten.Add(float64(written) + float64(m))
+	s.h.flush.putScratch(sc)
+	s.wrote(batch, err)
+}
+
+// wrote ends the write of batch: a failed write closes the connection; with
+// more queued the turn goes back to the flusher; otherwise it ends.
+func (s *Session) wrote(batch []frame, err error) {
+	clear(batch)
+	s.mu.Lock()
+	s.spare = batch[:0]
+	switch {
+	case err != nil:
+		if !s.closing {
+			s.closing = true
+			s.closeCode = core.CodeWriteError.Disconnect()
+			s.h.log.Info("write failed", "client", s.id, "error", err.Error())
+		}
+		clear(s.queue)
+		s.queue = s.queue[:0]
 		s.queued = 0
+		s.endTurnLocked()
 		s.mu.Unlock()
-
-		err := s.write(batch)
-		clear(batch)
-		s.mu.Lock()
-		s.spare = batch[:0]
-		if err != nil {
-			if !s.closing {
-				s.closing = true
-				s.closeCode = core.CodeWriteError.Disconnect()
-				s.h.log.Info("write failed", "client", s.id, "error", err.Error())
-			}
-			s.writing = false
-			clear(s.queue)
-			s.queue = s.queue[:0]
-			s.signalCloseSentLocked()
-			s.mu.Unlock()
-			_ = s.nc.Close()
-			return
-		}
-		s.mu.Unlock()
+		_ = s.nc.Close()
+		return
+	case len(s.queue) > 0:
+		s.h.flush.schedule(s)
+	default:
+		s.endTurnLocked()
 	}
+	s.mu.Unlock()
 }
 
-// Scratch kept between writes: enough for ordinary traffic; a burst's
-// larger buffers are dropped once the queue is empty, so that idle sessions
-// after a backlog cost what they cost before it.
-const (
-	keepQueue   = 16
-	keepJoinBuf = 4 << 10
-)
+// endTurnLocked ends the session's write turn with its queue empty (or
+// dropped after a failed write).
+func (s *Session) endTurnLocked() {
+	s.writing = false
+	if s.closing {
+		s.signalCloseSentLocked()
+	}
+	s.releaseScratchLocked()
+	s.writers.Done()
+}
 
-// releaseScratchLocked drops oversized buffers. Only the writer calls it,
-// as it exits with the queue empty.
+// Queue capacity kept between turns: a burst's longer queues are dropped,
+// so that idle sessions after a backlog cost what they cost before it.
+const keepQueue = 16
+
+// releaseScratchLocked drops oversized queues. Only the write turn calls
+// it, as it ends with the queue empty.
 func (s *Session) releaseScratchLocked() {
 	if cap(s.queue) > keepQueue {
 		s.queue = nil
 	}
 	if cap(s.spare) > keepQueue {
 		s.spare = nil
-	}
-	if cap(s.iov) > keepQueue {
-		s.iov = nil
-	}
-	if cap(s.joinBuf) > keepJoinBuf {
-		s.joinBuf = nil
 	}
 }
 
@@ -438,16 +468,20 @@ func (s *Session) signalCloseSentLocked() {
 	}
 }
 
-func (s *Session) write(batch []frame) error {
-	iov := s.iov[:0]
-	buf := s.joinBuf[:0]
+// layOut lays batch out for one writev: queued frames as they are, and
+// each run of joined-mode payloads framed together, split by '\n'. It
+// returns the buffers and their total length.
+func (sc *writeScratch) layOut(batch []frame) (net.Buffers, int) {
+	iov := sc.iov[:0]
+	buf := sc.join[:0]
+	total := 0
 	for i := 0; i < len(batch); {
 		if !batch[i].payload {
 			iov = append(iov, batch[i].b)
+			total += len(batch[i].b)
 			i++
 			continue
 		}
-		// Join consecutive payloads into one frame, split by '\n'.
 		j, n := i, 0
 		for ; j < len(batch) && batch[j].payload; j++ {
 			n += len(batch[j].b) + 1
@@ -462,47 +496,32 @@ func (s *Session) write(batch []frame) error {
 			buf = append(buf, batch[k].b...)
 		}
 		iov = append(iov, buf[start:len(buf):len(buf)])
+		total += len(buf) - start
 		i = j
 	}
 	// Slices taken before buf grew still point at the old array, which
 	// holds their bytes unchanged; keep the grown one for next time.
-	s.joinBuf = buf[:0]
-	n, err := s.send(iov)
-	s.h.cfg.Metrics.BytesWritten.Add(float64(n))
-	clear(iov)
-	s.iov = iov[:0]
-	return err
+	sc.iov, sc.join = iov, buf[:0]
+	return iov, total
 }
 
-// send writes iov. The first attempt is one writev that does not wait;
-// it writes everything whenever the socket buffer has room, which is
-// almost always. Only the rest of a write that would block waits, under
-// the write timeout.
+// writeRest writes what a non-blocking writev left, waiting for the socket
+// under the write timeout.
 //
-// Between the two the connection's write lock is free. The only other
-// writer is gorilla's read side, which writes a close frame itself when a
-// client breaks the protocol or exceeds the read limit; on a connection
-// that is failing anyway, that frame may then land inside a partly written
-// batch.
-func (s *Session) send(iov net.Buffers) (int64, error) {
-	total := 0
-	for _, b := range iov {
-		total += len(b)
-	}
-	n, complete, err := s.h.raw.tryWritev(s.raw, iov, total)
-	if err != nil || complete {
-		return int64(n), err
-	}
-	rest := consume(iov, n)
+// Meanwhile the connection's write lock is free. The only other writer is
+// gorilla's read side, which writes a close frame itself when a client
+// breaks the protocol or exceeds the read limit; on a connection that is
+// failing anyway, that frame may then land inside a partly written batch.
+func (s *Session) writeRest(rest net.Buffers) (int64, error) {
 	if err := s.nc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout)); err != nil {
-		return int64(n), err
+		return 0, err
 	}
-	m, err := rest.WriteTo(s.nc)
+	n, err := rest.WriteTo(s.nc)
 	if err == nil {
 		// No deadline left behind to refuse the next attempt.
 		err = s.nc.SetWriteDeadline(time.Time{})
 	}
-	return int64(n) + m, err
+	return n, err
 }
 
 // consume drops the first n bytes of v.
@@ -572,9 +591,9 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 		s.mu.Unlock()
 		return false
 	}
-	// This goroutine writes the connect push itself: its stack has grown
-	// already, and a writer goroutine started for one frame would grow its
-	// own. Later frames start writers as usual.
+	// This goroutine writes the connect push itself, at once: its stack
+	// has grown already, and the flusher may be busy. Later frames go
+	// through the flusher.
 	claimed := !s.writing
 	if claimed {
 		s.writing = true
@@ -583,7 +602,9 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 	s.start(connect)
 	s.mu.Unlock()
 	if claimed {
-		s.writeLoop()
+		sc := s.h.flush.getScratch()
+		s.turn(sc, true)
+		s.h.flush.putScratch(sc)
 	}
 	return true
 }
