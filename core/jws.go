@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/base64"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -24,33 +23,33 @@ type jws struct {
 // parseJWS splits and decodes a token as jwt.Parser does with its default
 // options: three base64url segments without padding, a header that is a
 // JSON object whose "alg" is a string ("kid" is read when it is one).
-func parseJWS(token string) (*jws, error) {
+func parseJWS(token string) (jws, error) {
 	h, rest, ok1 := strings.Cut(token, ".")
 	c, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s, ".") {
-		return nil, fmt.Errorf("%w: token contains an invalid number of segments", jwt.ErrTokenMalformed)
+		return jws{}, fmt.Errorf("%w: token contains an invalid number of segments", jwt.ErrTokenMalformed)
 	}
 	enc := base64.RawURLEncoding
 	buf := make([]byte, enc.DecodedLen(len(h))+enc.DecodedLen(len(c))+enc.DecodedLen(len(s)))
 	header, err := decodeSegment(buf, h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: could not base64 decode header: %v", jwt.ErrTokenMalformed, err)
+		return jws{}, fmt.Errorf("%w: could not base64 decode header: %v", jwt.ErrTokenMalformed, err)
 	}
 	claims, err := decodeSegment(buf[len(header):], c)
 	if err != nil {
-		return nil, fmt.Errorf("%w: could not base64 decode claim: %v", jwt.ErrTokenMalformed, err)
+		return jws{}, fmt.Errorf("%w: could not base64 decode claim: %v", jwt.ErrTokenMalformed, err)
 	}
 	sig, err := decodeSegment(buf[len(header)+len(claims):], s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: could not base64 decode signature: %v", jwt.ErrTokenMalformed, err)
+		return jws{}, fmt.Errorf("%w: could not base64 decode signature: %v", jwt.ErrTokenMalformed, err)
 	}
-	t := &jws{signing: token[:len(h)+1+len(c)], claims: claims, sig: sig}
+	t := jws{signing: token[:len(h)+1+len(c)], claims: claims, sig: sig}
 	algSet, err := t.readHeader(header)
 	if err != nil {
-		return nil, fmt.Errorf("%w: could not JSON decode header: %v", jwt.ErrTokenMalformed, err)
+		return jws{}, fmt.Errorf("%w: could not JSON decode header: %v", jwt.ErrTokenMalformed, err)
 	}
 	if !algSet {
-		return nil, fmt.Errorf("%w: signing method (alg) is unspecified", jwt.ErrTokenUnverifiable)
+		return jws{}, fmt.Errorf("%w: signing method (alg) is unspecified", jwt.ErrTokenUnverifiable)
 	}
 	return t, nil
 }
@@ -91,13 +90,13 @@ func (t *jws) readHeader(b []byte) (algSet bool, err error) {
 	return algSet && err == nil, err
 }
 
-// method returns the signing method of alg if allowed is among methods.
-func (t *jws) method(allowed []string) (jwt.SigningMethod, error) {
+// method returns the signing method of alg if allowed(alg).
+func (t *jws) method(allowed func(alg string) bool) (jwt.SigningMethod, error) {
 	m := jwt.GetSigningMethod(t.alg)
 	if m == nil {
 		return nil, fmt.Errorf("%w: signing method (alg) is unavailable", jwt.ErrTokenUnverifiable)
 	}
-	if !slices.Contains(allowed, t.alg) {
+	if !allowed(t.alg) {
 		return nil, fmt.Errorf("%w: signing method %s is invalid", jwt.ErrTokenSignatureInvalid, t.alg)
 	}
 	return m, nil

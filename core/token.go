@@ -2,12 +2,17 @@ package core
 
 import (
 	"crypto"
+	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"regexp"
+	"slices"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -73,6 +78,11 @@ type TokenKeys struct {
 	// KeyFunc, when set, resolves keys by header (JWKS); it is tried for
 	// asymmetric algorithms before RSA and ECDSA.
 	KeyFunc func(alg, kid string) (crypto.PublicKey, error)
+
+	// macs pools keyed HMAC states, per secret and hash, made on first
+	// use: keying one costs as much as checking a token.
+	macsOnce sync.Once
+	macs     [][len(macHashes)]sync.Pool
 }
 
 // TokenKeysFromConfig builds the verification keys a configuration names.
@@ -150,24 +160,35 @@ func (k *TokenKeys) VerifyConnectTokenKey(token string, now time.Time) (*Credent
 	if err := claims.UnmarshalJSON(t.claims); err != nil {
 		return nil, "", fmt.Errorf("%w: %v: could not JSON decode claim: %v", ErrTokenInvalid, jwt.ErrTokenMalformed, err)
 	}
-	method, err := t.method(k.methods())
+	method, err := t.method(k.allows)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
 	var used TokenKey
 	verified := false
-	lastErr := errors.New("no verification key configured")
-	for _, keyFor := range k.candidates(now, &used) {
-		key, err := keyFor(method, t.kid)
-		if err != nil {
-			lastErr = fmt.Errorf("%w: error while executing keyfunc: %v", jwt.ErrTokenUnverifiable, err)
-			break
+	var lastErr error
+	hm, isHMAC := method.(*jwt.SigningMethodHMAC)
+	for i := range k.numKeys(now) {
+		var name TokenKey
+		if isHMAC && i < len(k.HMAC) {
+			name, err = KeyHMAC, k.verifyHMAC(i, hm, t.signing, t.sig)
+			if i > 0 {
+				name = KeyHMACPrevious
+			}
+		} else {
+			var key any
+			key, name, err = k.key(i, method, t.kid)
+			if err != nil {
+				lastErr = fmt.Errorf("%w: error while executing keyfunc: %v", jwt.ErrTokenUnverifiable, err)
+				break
+			}
+			err = method.Verify(t.signing, t.sig, key)
 		}
-		if err := method.Verify(t.signing, t.sig, key); err != nil {
+		if err != nil {
 			lastErr = fmt.Errorf("%w: %v", jwt.ErrTokenSignatureInvalid, err)
 			continue
 		}
-		verified = true
+		used, verified = name, true
 		break
 	}
 	if !verified {
@@ -175,6 +196,36 @@ func (k *TokenKeys) VerifyConnectTokenKey(token string, now time.Time) (*Credent
 	}
 	creds, err := k.checkClaims(claims, now)
 	return creds, used, err
+}
+
+// macHashes are the hashes of HS256, HS384 and HS512, in macs' order.
+var macHashes = [...]crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
+
+// verifyHMAC checks the signature of an HMAC token against secret i as
+// jwt.SigningMethodHMAC.Verify does, with a keyed state from a pool.
+func (k *TokenKeys) verifyHMAC(i int, m *jwt.SigningMethodHMAC, signing string, sig []byte) error {
+	slot := slices.Index(macHashes[:], m.Hash)
+	k.macsOnce.Do(func() { k.macs = make([][len(macHashes)]sync.Pool, len(k.HMAC)) })
+	if slot < 0 || i >= len(k.macs) || !m.Hash.Available() {
+		return m.Verify(signing, sig, k.HMAC[i])
+	}
+	pool := &k.macs[i][slot]
+	h, ok := pool.Get().(hash.Hash)
+	if ok {
+		h.Reset()
+	} else {
+		h = hmac.New(m.Hash.New, k.HMAC[i])
+	}
+	// A hash reads what it is given and keeps none of it: the string's
+	// bytes are written without a copy.
+	h.Write(unsafe.Slice(unsafe.StringData(signing), len(signing)))
+	var sum [64]byte
+	valid := hmac.Equal(sig, h.Sum(sum[:0]))
+	pool.Put(h)
+	if !valid {
+		return jwt.ErrSignatureInvalid
+	}
+	return nil
 }
 
 // checkClaims validates the claims of a token whose signature is good.

@@ -20,93 +20,78 @@ const (
 	KeyJWKS         TokenKey = "token_jwks_public_endpoint"
 )
 
-// methods lists the algorithms whose keys are configured.
-func (k *TokenKeys) methods() []string {
-	var m []string
-	if len(k.HMAC) > 0 {
-		m = append(m, "HS256", "HS384", "HS512")
+// allows reports whether alg's key is configured.
+func (k *TokenKeys) allows(alg string) bool {
+	switch alg {
+	case "HS256", "HS384", "HS512":
+		return len(k.HMAC) > 0
+	case "RS256", "RS384", "RS512":
+		return k.RSA != nil || k.KeyFunc != nil
+	case "ES256", "ES384", "ES512":
+		return k.ECDSA != nil || k.KeyFunc != nil
+	case "EdDSA":
+		return k.KeyFunc != nil
 	}
-	if k.RSA != nil || k.KeyFunc != nil {
-		m = append(m, "RS256", "RS384", "RS512")
-	}
-	if k.ECDSA != nil || k.KeyFunc != nil {
-		m = append(m, "ES256", "ES384", "ES512")
-	}
-	if k.KeyFunc != nil {
-		m = append(m, "EdDSA")
-	}
-	if len(m) == 0 {
-		// Nothing is configured: refuse every algorithm.
-		m = append(m, "no-key-configured")
-	}
-	return m
+	return false
 }
 
-// keyFunc picks the key for a token's signing method and kid.
-type keyFunc func(method jwt.SigningMethod, kid string) (any, error)
+// numKeys is how many keys may have signed a token at now: the current
+// HMAC secret or the asymmetric key for the algorithm, then the previous
+// HMAC secrets (to support rotation) until PreviousValidUntil.
+func (k *TokenKeys) numKeys(now time.Time) int {
+	if !k.PreviousValidUntil.IsZero() && !now.Before(k.PreviousValidUntil) {
+		return 1
+	}
+	return max(1, len(k.HMAC))
+}
 
-// candidates returns one keyFunc per HMAC secret (to support rotation;
-// previous secrets only until PreviousValidUntil), the first also picking
-// the asymmetric key by algorithm. Each records the key it hands out in
-// *used.
-func (k *TokenKeys) candidates(now time.Time, used *TokenKey) []keyFunc {
-	asym := func(method jwt.SigningMethod, kid string) (any, error) {
-		*used = ""
-		switch method.(type) {
-		case *jwt.SigningMethodHMAC:
-			if len(k.HMAC) == 0 {
-				return nil, errors.New("no HMAC key configured")
-			}
-			*used = KeyHMAC
-			return k.HMAC[0], nil
-		case *jwt.SigningMethodRSA:
-			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
-					*used = KeyJWKS
-					return key, nil
-				} else if k.RSA == nil {
-					return nil, err
-				}
-			}
-			if k.RSA == nil {
-				return nil, errors.New("no RSA key configured")
-			}
-			*used = KeyRSA
-			return k.RSA, nil
-		case *jwt.SigningMethodECDSA:
-			if k.KeyFunc != nil {
-				if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
-					*used = KeyJWKS
-					return key, nil
-				} else if k.ECDSA == nil {
-					return nil, err
-				}
-			}
-			if k.ECDSA == nil {
-				return nil, errors.New("no ECDSA key configured")
-			}
-			*used = KeyECDSA
-			return k.ECDSA, nil
-		case *jwt.SigningMethodEd25519:
-			if k.KeyFunc != nil {
-				*used = KeyJWKS
-				return k.KeyFunc(method.Alg(), kid)
+// key returns key i (of numKeys) for a token's signing method and kid, and
+// names it.
+func (k *TokenKeys) key(i int, method jwt.SigningMethod, kid string) (any, TokenKey, error) {
+	if i > 0 {
+		if _, ok := method.(*jwt.SigningMethodHMAC); !ok {
+			return nil, "", errors.New("not an HMAC token")
+		}
+		return k.HMAC[i], KeyHMACPrevious, nil
+	}
+	switch method.(type) {
+	case *jwt.SigningMethodHMAC:
+		if len(k.HMAC) == 0 {
+			return nil, "", errors.New("no HMAC key configured")
+		}
+		return k.HMAC[0], KeyHMAC, nil
+	case *jwt.SigningMethodRSA:
+		if k.KeyFunc != nil {
+			if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
+				return key, KeyJWKS, nil
+			} else if k.RSA == nil {
+				return nil, "", err
 			}
 		}
-		return nil, fmt.Errorf("algorithm %s not allowed", method.Alg())
-	}
-	out := []keyFunc{asym}
-	if !k.PreviousValidUntil.IsZero() && !now.Before(k.PreviousValidUntil) {
-		return out
-	}
-	for _, secret := range k.HMAC[min(1, len(k.HMAC)):] {
-		out = append(out, func(method jwt.SigningMethod, _ string) (any, error) {
-			if _, ok := method.(*jwt.SigningMethodHMAC); !ok {
-				return nil, errors.New("not an HMAC token")
+		if k.RSA == nil {
+			return nil, "", errors.New("no RSA key configured")
+		}
+		return k.RSA, KeyRSA, nil
+	case *jwt.SigningMethodECDSA:
+		if k.KeyFunc != nil {
+			if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
+				return key, KeyJWKS, nil
+			} else if k.ECDSA == nil {
+				return nil, "", err
 			}
-			*used = KeyHMACPrevious
-			return secret, nil
-		})
+		}
+		if k.ECDSA == nil {
+			return nil, "", errors.New("no ECDSA key configured")
+		}
+		return k.ECDSA, KeyECDSA, nil
+	case *jwt.SigningMethodEd25519:
+		if k.KeyFunc != nil {
+			key, err := k.KeyFunc(method.Alg(), kid)
+			if err != nil {
+				return nil, "", err
+			}
+			return key, KeyJWKS, nil
+		}
 	}
-	return out
+	return nil, "", fmt.Errorf("algorithm %s not allowed", method.Alg())
 }
