@@ -59,7 +59,6 @@ type Session struct {
 
 	raw syscall.RawConn // nil when the connection has no file descriptor
 	br  *bufio.Reader   // gorilla's read buffer, when the session knows it
-
 }
 
 type position struct {
