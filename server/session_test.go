@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,75 @@ func TestStuckClientHoldsNoOneUp(t *testing.T) {
 		if frame := readFrame(t, stuck); !strings.HasPrefix(frame, fmt.Sprintf(`{"channel":"#stuck","pub":{"data":{"i":%d,`, i)) {
 			t.Fatalf("stuck client's frame %d: %.60q", i, frame)
 		}
+	}
+}
+
+// Connected sessions that wait for input need no goroutine of their own
+// (Linux): they still answer Pings, get publications, and end when their
+// client goes away, with or without a close frame.
+func TestIdleSessionsWithoutGoroutines(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("idle sessions are watched with epoll on Linux only")
+	}
+	ts := startServer(t, "")
+	req := `{"token":"` + ts.token("idle", time.Hour) + `"}`
+	const n = 200
+	before := runtime.NumGoroutine()
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i], _ = ts.connect(req)
+	}
+	if grew := runtime.NumGoroutine() - before; grew > n/4 {
+		t.Fatalf("%d idle sessions added %d goroutines", n, grew)
+	}
+	pongs := make(chan struct{}, n)
+	for _, c := range conns {
+		c.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
+		if err := c.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pongs are read on the way to the publications.
+	for round := 1; len(pongs) < n; round++ {
+		if round > 20 {
+			t.Fatalf("%d of %d clients got their Pong", len(pongs), n)
+		}
+		data := fmt.Sprintf(`{"n":%d}`, round)
+		ts.publish("#idle", data)
+		for _, c := range conns {
+			if got, want := readFrame(t, c), `{"channel":"#idle","pub":{"data":`+data+`}}`; got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+		}
+	}
+	// Half go away without a close frame, half with one.
+	for _, c := range conns[:n/2] {
+		_ = c.NetConn().Close()
+	}
+	waitClients(t, ts, n/2)
+	for _, c := range conns[n/2:] {
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitClients(t, ts, 0)
+	for _, c := range conns[n/2:] {
+		if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+			t.Fatalf("want the close frame answered, got %v", err)
+		}
+	}
+}
+
+// waitClients waits until the info API counts n clients.
+func waitClients(t *testing.T, ts *testServer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for clients(t, ts) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients, want %d", clients(t, ts), n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -78,6 +78,7 @@ type Handler struct {
 
 	raw   rawCalls // writev and peek calls shared by sessions
 	flush *flusher // write turns of sessions with frames queued
+	idle  idleSet  // connected sessions waiting for input
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -188,9 +189,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.done(s)
 		return
 	}
-	// A connected session reads in a fresh goroutine, so that this one,
-	// whose stack grew through the HTTP server, token checks and
+	// A connected session waits for input without a goroutine; the idle
+	// set ends it. Where it cannot, it reads in a fresh goroutine, so that
+	// this one, whose stack grew through the HTTP server, token checks and
 	// subscriptions, can end: an idle connection costs one small goroutine.
+	if h.idle.watch(s) {
+		return
+	}
 	go func() {
 		defer h.done(s)
 		s.serve()
@@ -288,6 +293,7 @@ func (h *Handler) Shutdown(ctx context.Context, d core.Disconnect) {
 		<-done
 	}
 	h.flush.wait()
+	h.idle.waitIdle()
 }
 
 // NumSessions returns the number of open sessions.

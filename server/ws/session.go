@@ -59,7 +59,23 @@ type Session struct {
 
 	raw syscall.RawConn // nil when the connection has no file descriptor
 	br  *bufio.Reader   // gorilla's read buffer, when the session knows it
+
+	// Reading once connected (see idleSet), guarded by mu.
+	reading   readState
+	watched   uint64      // token in the handler's idle set
+	deadline  time.Time   // the connection's read deadline
+	readTimer *time.Timer // stands for deadline while a watched session waits
 }
+
+// readState is who reads a connected session.
+type readState uint8
+
+const (
+	readOwn     readState = iota // a goroutine of its own (serve)
+	readWatched                  // nobody: it waits in the idle set
+	readBurst                    // a goroutine reading what came
+	readEnded                    // the session is ending
+)
 
 type position struct {
 	offset uint64
@@ -96,11 +112,10 @@ func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
 	})
 	conn.SetPongHandler(func(string) error {
 		s.mu.Lock()
-		closing := s.closing
-		s.mu.Unlock()
-		if !closing {
-			return s.nc.SetReadDeadline(time.Now().Add(h.cfg.PingInterval + h.cfg.PongTimeout))
+		if !s.closing {
+			s.setReadDeadlineLocked(time.Now().Add(h.cfg.PingInterval + h.cfg.PongTimeout))
 		}
+		s.mu.Unlock()
 		return nil
 	})
 	conn.SetCloseHandler(func(code int, text string) error {
@@ -320,7 +335,7 @@ func (s *Session) disconnectLocked(d core.Disconnect, dropQueue bool) {
 	s.appendLocked(frame{b: textFrame(push.AppendJSON(nil))})
 	s.appendLocked(frame{b: closeFrame(d.Code, d.Reason)})
 	s.h.cfg.Metrics.Pushes.Disconnect.Inc()
-	_ = s.nc.SetReadDeadline(time.Now().Add(s.h.cfg.CloseTimeout))
+	s.setReadDeadlineLocked(time.Now().Add(s.h.cfg.CloseTimeout))
 }
 
 // closeOnlyLocked sends a close frame without a disconnect push.
@@ -423,7 +438,7 @@ func (s *Session) wrote(batch []frame, err error) {
 		s.queued = 0
 		s.endTurnLocked()
 		s.mu.Unlock()
-		_ = s.nc.Close()
+		s.abort()
 		return
 	case len(s.queue) > 0:
 		s.h.flush.schedule(s)
@@ -536,9 +551,108 @@ func consume(v net.Buffers, n int) net.Buffers {
 	return v
 }
 
-// abort closes the connection at once, without a close handshake.
+// abort closes the connection at once, without a close handshake. A
+// watched session, which no read would see fail, ends here.
 func (s *Session) abort() {
 	_ = s.nc.Close()
+	s.mu.Lock()
+	end := s.reading == readWatched
+	if end {
+		s.reading = readEnded
+	}
+	s.mu.Unlock()
+	if end {
+		go s.endWatched()
+	}
+}
+
+// setReadDeadlineLocked moves the read deadline: the connection's, for
+// reads that wait, and for a watched session the timer that stands for it
+// while none does.
+func (s *Session) setReadDeadlineLocked(t time.Time) {
+	_ = s.nc.SetReadDeadline(t)
+	s.deadline = t
+	switch {
+	case s.readTimer != nil:
+		s.readTimer.Reset(time.Until(t))
+	case s.reading != readOwn:
+		s.readTimer = time.AfterFunc(time.Until(t), s.readExpired)
+	}
+}
+
+// readExpired ends a watched session whose read deadline has passed (the
+// client missed its Pong, or did not answer our close frame).
+func (s *Session) readExpired() {
+	s.mu.Lock()
+	end := s.reading == readWatched && !s.deadline.IsZero() && !time.Now().Before(s.deadline)
+	if end {
+		s.reading = readEnded
+	}
+	s.mu.Unlock()
+	if end {
+		s.endWatched()
+	}
+}
+
+// inputReady starts reading a watched session whose socket has input.
+func (s *Session) inputReady() {
+	s.mu.Lock()
+	start := s.reading == readWatched
+	if start {
+		s.reading = readBurst
+	}
+	s.mu.Unlock()
+	if start {
+		go s.readBurst()
+	}
+}
+
+// readBurst reads and discards what a watched session's client sent, then
+// watches the session again; when the connection ends, so does the
+// session.
+func (s *Session) readBurst() {
+	for {
+		_, r, err := s.conn.NextReader()
+		if err == nil {
+			_, err = io.Copy(io.Discard, r)
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.reading = readEnded
+			s.mu.Unlock()
+			s.endWatched()
+			return
+		}
+		if s.br.Buffered() > 0 {
+			continue
+		}
+		s.mu.Lock()
+		expired := !s.deadline.IsZero() && !time.Now().Before(s.deadline)
+		if expired {
+			s.reading = readEnded
+		} else {
+			s.reading = readWatched
+		}
+		s.mu.Unlock()
+		if expired {
+			s.endWatched()
+		} else {
+			s.h.idle.rearm(s)
+		}
+		return
+	}
+}
+
+// endWatched ends a session that was watched, once its state is readEnded.
+func (s *Session) endWatched() {
+	s.mu.Lock()
+	if s.readTimer != nil {
+		s.readTimer.Stop()
+	}
+	s.mu.Unlock()
+	s.h.idle.forget(s)
+	s.cleanup()
+	s.h.done(s)
 }
 
 // connect reads the connect request (unless it came in the URL) and
@@ -633,7 +747,7 @@ func (s *Session) start(c *core.Connect) {
 	for _, m := range pending {
 		s.deliverLocked(m)
 	}
-	_ = s.nc.SetReadDeadline(time.Now().Add(cfg.PingInterval + cfg.PongTimeout))
+	s.setReadDeadlineLocked(time.Now().Add(cfg.PingInterval + cfg.PongTimeout))
 	first := cfg.PingInterval / 2
 	if cfg.Jitter != nil {
 		first += time.Duration(cfg.Jitter() * float64(cfg.PingInterval/2))
