@@ -223,8 +223,8 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		for _, c := range clients {
 			clientBytes += c.br.Size() + 500
 		}
-		b.ReportMetric(float64(after-before-uint64(clientBytes))/n, "server-bytes/conn")
-		b.ReportMetric(float64(afterStack-beforeStack)/n, "stack-bytes/conn")
+		b.ReportMetric(float64(int64(after)-int64(before)-int64(clientBytes))/n, "server-bytes/conn")
+		b.ReportMetric(float64(int64(afterStack)-int64(beforeStack))/n, "stack-bytes/conn")
 		for _, c := range clients {
 			c.conn.Close()
 		}

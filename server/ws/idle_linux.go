@@ -146,7 +146,9 @@ func (w *idleSet) rearm(s *Session) {
 	}
 }
 
-// forget removes s from the set, before its connection is closed.
+// forget removes an ending session from the set. Its socket leaves the
+// epoll set when its connection is closed, which the session's cleanup
+// does; an event for it until then finds no session and is dropped.
 func (w *idleSet) forget(s *Session) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -154,7 +156,6 @@ func (w *idleSet) forget(s *Session) {
 		return
 	}
 	delete(w.sessions, s.watched)
-	w.ep.control(s, syscall.EPOLL_CTL_DEL, 0)
 	if len(w.sessions) == 0 {
 		w.ep.wakeUp()
 	}
