@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"time"
@@ -61,29 +62,9 @@ func (k *TokenKeys) key(i int, method jwt.SigningMethod, kid string) (any, Token
 		}
 		return k.HMAC[0], KeyHMAC, nil
 	case *jwt.SigningMethodRSA:
-		if k.KeyFunc != nil {
-			if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
-				return key, KeyJWKS, nil
-			} else if k.RSA == nil {
-				return nil, "", err
-			}
-		}
-		if k.RSA == nil {
-			return nil, "", errors.New("no RSA key configured")
-		}
-		return k.RSA, KeyRSA, nil
+		return k.publicKey(method, kid, k.RSA, KeyRSA)
 	case *jwt.SigningMethodECDSA:
-		if k.KeyFunc != nil {
-			if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
-				return key, KeyJWKS, nil
-			} else if k.ECDSA == nil {
-				return nil, "", err
-			}
-		}
-		if k.ECDSA == nil {
-			return nil, "", errors.New("no ECDSA key configured")
-		}
-		return k.ECDSA, KeyECDSA, nil
+		return k.publicKey(method, kid, k.ECDSA, KeyECDSA)
 	case *jwt.SigningMethodEd25519:
 		if k.KeyFunc != nil {
 			key, err := k.KeyFunc(method.Alg(), kid)
@@ -94,4 +75,20 @@ func (k *TokenKeys) key(i int, method jwt.SigningMethod, kid string) (any, Token
 		}
 	}
 	return nil, "", fmt.Errorf("algorithm %s not allowed", method.Alg())
+}
+
+// publicKey picks an RSA or ECDSA key: the JWKS key for the token's
+// algorithm and kid when there is one, else the configured key named name.
+func (k *TokenKeys) publicKey(method jwt.SigningMethod, kid string, configured crypto.PublicKey, name TokenKey) (any, TokenKey, error) {
+	if k.KeyFunc != nil {
+		if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
+			return key, KeyJWKS, nil
+		} else if configured == nil {
+			return nil, "", err
+		}
+	}
+	if configured == nil {
+		return nil, "", fmt.Errorf("no %s configured", name)
+	}
+	return configured, name, nil
 }

@@ -555,15 +555,21 @@ func consume(v net.Buffers, n int) net.Buffers {
 // watched session, which no read would see fail, ends here.
 func (s *Session) abort() {
 	_ = s.nc.Close()
-	s.mu.Lock()
-	end := s.reading == readWatched
-	if end {
-		s.reading = readEnded
-	}
-	s.mu.Unlock()
-	if end {
+	if s.leaveWatched(readEnded) {
 		go s.endWatched()
 	}
+}
+
+// leaveWatched moves a session that waits in the idle set to state to,
+// reporting whether it was waiting there.
+func (s *Session) leaveWatched(to readState) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reading != readWatched {
+		return false
+	}
+	s.reading = to
+	return true
 }
 
 // setReadDeadlineLocked moves the read deadline: the connection's, for
@@ -596,13 +602,7 @@ func (s *Session) readExpired() {
 
 // inputReady starts reading a watched session whose socket has input.
 func (s *Session) inputReady() {
-	s.mu.Lock()
-	start := s.reading == readWatched
-	if start {
-		s.reading = readBurst
-	}
-	s.mu.Unlock()
-	if start {
+	if s.leaveWatched(readBurst) {
 		go s.readBurst()
 	}
 }
