@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -284,5 +285,108 @@ func TestCloseRightAfterConnect(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != 0x81 {
 		t.Fatalf("frames %x, want the connect push and a close", got)
+	}
+}
+
+// maskedFrame builds a client frame: masked with key, FIN as given.
+func maskedFrame(b0 byte, payload []byte, key [4]byte) []byte {
+	f := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n <= 0xFFFF:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	f = append(f, key[:]...)
+	for i, c := range payload {
+		f = append(f, c^key[i&3])
+	}
+	return f
+}
+
+// What a connected client sends is handled as gorilla's server-side reader
+// would: Pings answered, data discarded within the size limit, protocol
+// errors answered with 1002, a close frame answered; frames may arrive in
+// pieces.
+func TestClientFramesAfterConnect(t *testing.T) {
+	t.Parallel()
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	closeMsg := func(code int, reason string) []byte {
+		return append([]byte{byte(code >> 8), byte(code)}, reason...)
+	}
+	big := bytes.Repeat([]byte("x"), 40000)
+	cases := []struct {
+		name   string
+		send   [][]byte // written one after another, with a pause between
+		pong   string   // a Pong with this payload comes back first
+		code   int      // the server closes with this code and reason; 0: it keeps serving
+		reason string
+	}{
+		{name: "ping answered", send: [][]byte{maskedFrame(0x89, []byte("hi"), key)}, pong: "hi"},
+		{name: "ping in pieces", send: [][]byte{{0x89}, {0x82}, key[:2], key[2:], {'h' ^ 0x12}, {'i' ^ 0x34}}, pong: "hi"},
+		{name: "pong and data discarded", send: [][]byte{maskedFrame(0x8A, []byte("p"), key), maskedFrame(0x81, []byte("hello"), key), maskedFrame(0x82, big[:300], key)}},
+		{name: "fragmented message", send: [][]byte{maskedFrame(0x01, []byte("ab"), key), maskedFrame(0x89, nil, key), maskedFrame(0x80, []byte("cd"), key)}, pong: ""},
+		{name: "large frame in pieces", send: [][]byte{maskedFrame(0x82, big, key)[:1000], maskedFrame(0x82, big, key)[1000:]}},
+		{name: "close answered", send: [][]byte{maskedFrame(0x88, closeMsg(1000, "bye"), key)}, code: 1000},
+		{name: "close without a code", send: [][]byte{maskedFrame(0x88, nil, key)}, code: 1005},
+		{name: "unmasked frame", send: [][]byte{{0x81, 0x02, 'h', 'i'}}, code: 1002, reason: "bad MASK"},
+		{name: "reserved bit", send: [][]byte{maskedFrame(0xC1, []byte("x"), key)}, code: 1002, reason: "RSV1 set"},
+		{name: "long control frame", send: [][]byte{maskedFrame(0x89, big[:126], key)}, code: 1002, reason: "len > 125 for control"},
+		{name: "fragmented control frame", send: [][]byte{maskedFrame(0x09, nil, key)}, code: 1002, reason: "FIN not set on control"},
+		{name: "continuation after FIN", send: [][]byte{maskedFrame(0x80, []byte("x"), key)}, code: 1002, reason: "continuation after FIN"},
+		{name: "data before FIN", send: [][]byte{maskedFrame(0x01, []byte("a"), key), maskedFrame(0x81, []byte("b"), key)}, code: 1002, reason: "data before FIN"},
+		{name: "bad opcode", send: [][]byte{maskedFrame(0x83, nil, key)}, code: 1002, reason: "bad opcode 3"},
+		{name: "bad close code", send: [][]byte{maskedFrame(0x88, closeMsg(1005, ""), key)}, code: 1002, reason: "bad close code 1005"},
+		{name: "close reason not UTF-8", send: [][]byte{maskedFrame(0x88, closeMsg(1000, "\xff"), key)}, code: 1002, reason: "invalid utf8 payload in close frame"},
+		{name: "message over the limit in fragments", send: [][]byte{maskedFrame(0x01, big, key), maskedFrame(0x80, big, key)}, code: 1009},
+	}
+	ts := startServer(t, "")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, br := rawConn(t, ts)
+			if _, err := c.Write([]byte(upgradeRequest(ts, ""))); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade: %v %v", resp, err)
+			}
+			user := strings.ReplaceAll(tc.name, " ", "_")
+			sendConnect(t, c, br, `{"token":"`+ts.token(user, time.Hour)+`"}`)
+			for _, b := range tc.send {
+				if _, err := c.Write(b); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tc.pong != "" || tc.name == "fragmented message" {
+				if op, payload := readRawFrame(t, br); op != 0x8A || string(payload) != tc.pong {
+					t.Fatalf("want Pong %q, got opcode %#x %q", tc.pong, op, payload)
+				}
+			}
+			if tc.code == 0 {
+				ts.publish("#"+user, `{"n":1}`)
+				if op, payload := readRawFrame(t, br); op != 0x81 || string(payload) != `{"channel":"#`+user+`","pub":{"data":{"n":1}}}` {
+					t.Fatalf("want the publication, got opcode %#x %q", op, payload)
+				}
+				return
+			}
+			op, payload := readRawFrame(t, br)
+			if tc.code == 1005 { // no code received: none sent back
+				if op != 0x88 || len(payload) != 0 {
+					t.Fatalf("want an empty close frame, got opcode %#x %q", op, payload)
+				}
+				return
+			}
+			if op != 0x88 || len(payload) < 2 {
+				t.Fatalf("want a close frame, got opcode %#x %q", op, payload)
+			}
+			if code, reason := int(payload[0])<<8|int(payload[1]), string(payload[2:]); code != tc.code || reason != tc.reason {
+				t.Fatalf("closed with %d %q, want %d %q", code, reason, tc.code, tc.reason)
+			}
+		})
 	}
 }

@@ -185,6 +185,19 @@ func TestIdleSessionsWithoutGoroutines(t *testing.T) {
 			}
 		}
 	}
+	// Having read their input, the sessions wait without goroutines again.
+	for _, c := range conns {
+		if err := c.WriteControl(websocket.PongMessage, nil, time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine()-before > n/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle sessions keep %d goroutines after a Ping and a Pong each", n, runtime.NumGoroutine()-before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// Half go away without a close frame, half with one.
 	for _, c := range conns[:n/2] {
 		_ = c.NetConn().Close()

@@ -3,6 +3,7 @@
 package ws
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"syscall"
@@ -83,11 +84,15 @@ func (e *epollSet) wakeUp() {
 // control runs epoll_ctl for s's socket. Going through the connection's
 // RawConn keeps the descriptor from being closed (and its number reused)
 // meanwhile; a closed connection has left the set already.
-func (e *epollSet) control(s *Session, op int, token uint64) {
-	_ = s.raw.Control(func(fd uintptr) {
+func (e *epollSet) control(s *Session, op int, token uint64) error {
+	var err error
+	if cerr := s.raw.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: watchEvents, Fd: int32(token), Pad: int32(token >> 32)}
-		_ = syscall.EpollCtl(e.fd, op, int(fd), &ev)
-	})
+		err = syscall.EpollCtl(e.fd, op, int(fd), &ev)
+	}); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // watch adds a connected session to the set. It reports false when the
@@ -126,25 +131,41 @@ func (w *idleSet) watch(s *Session) bool {
 	if !s.deadline.IsZero() {
 		s.readTimer = time.AfterFunc(time.Until(s.deadline), s.readExpired)
 	}
+	s.in = inFrames{}
 	s.mu.Unlock()
-	ep.control(s, syscall.EPOLL_CTL_ADD, token)
+	if err := ep.control(s, syscall.EPOLL_CTL_ADD, token); err != nil {
+		// Closed already (a failed write, a forced shutdown): nothing
+		// will report it.
+		s.mu.Lock()
+		end := s.reading != readEnded
+		s.reading = readEnded
+		s.mu.Unlock()
+		if end {
+			go s.endWatched()
+		}
+		return true
+	}
 	if buffered {
 		// Input that came with the connect request is in gorilla's
 		// buffer, where epoll does not see it.
-		go s.readBurst()
+		go s.readBurst(false)
 	}
 	return true
 }
 
-// rearm reports s's next input again.
-func (w *idleSet) rearm(s *Session) {
+// rearm reports s's next input again. It fails when s's connection is
+// closed (or the set is gone), as nothing would be reported then.
+func (w *idleSet) rearm(s *Session) error {
 	w.mu.Lock()
 	ep := w.ep
 	w.mu.Unlock()
-	if ep != nil {
-		ep.control(s, syscall.EPOLL_CTL_MOD, s.watched)
+	if ep == nil {
+		return errNoIdleSet
 	}
+	return ep.control(s, syscall.EPOLL_CTL_MOD, s.watched)
 }
+
+var errNoIdleSet = errors.New("no idle set")
 
 // forget removes an ending session from the set. Its socket leaves the
 // epoll set when its connection is closed, which the session's cleanup

@@ -6,7 +6,7 @@ package ws
 // goroutine of its own.
 type idleSet struct{}
 
-func (*idleSet) watch(*Session) bool { return false }
-func (*idleSet) rearm(*Session)      {}
-func (*idleSet) forget(*Session)     {}
-func (*idleSet) waitIdle()           {}
+func (*idleSet) watch(*Session) bool  { return false }
+func (*idleSet) rearm(*Session) error { return nil }
+func (*idleSet) forget(*Session)      {}
+func (*idleSet) waitIdle()            {}

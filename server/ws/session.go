@@ -65,6 +65,7 @@ type Session struct {
 	watched   uint64      // token in the handler's idle set
 	deadline  time.Time   // the connection's read deadline
 	readTimer *time.Timer // stands for deadline while a watched session waits
+	in        inFrames    // a watched session's client input between bursts
 }
 
 // readState is who reads a connected session.
@@ -105,27 +106,15 @@ func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
 		s.raw, _ = sc.SyscallConn()
 	}
 	conn.SetPingHandler(func(data string) error {
-		s.mu.Lock()
-		s.enqueueLocked(frame{b: controlFrame(opPong, []byte(data))})
-		s.mu.Unlock()
+		s.onPing([]byte(data))
 		return nil
 	})
 	conn.SetPongHandler(func(string) error {
-		s.mu.Lock()
-		if !s.closing {
-			s.setReadDeadlineLocked(time.Now().Add(h.cfg.PingInterval + h.cfg.PongTimeout))
-		}
-		s.mu.Unlock()
+		s.onPong()
 		return nil
 	})
-	conn.SetCloseHandler(func(code int, text string) error {
-		s.mu.Lock()
-		if !s.closing {
-			s.closing = true
-			s.closeCode = core.CodeConnectionClosed.Disconnect()
-			s.appendLocked(frame{b: closeFrame(uint32(code), "")})
-		}
-		s.mu.Unlock()
+	conn.SetCloseHandler(func(code int, _ string) error {
+		s.onClose(code)
 		return nil
 	})
 	return s
@@ -603,43 +592,38 @@ func (s *Session) readExpired() {
 // inputReady starts reading a watched session whose socket has input.
 func (s *Session) inputReady() {
 	if s.leaveWatched(readBurst) {
-		go s.readBurst()
+		go s.readBurst(true)
 	}
 }
 
-// readBurst reads and discards what a watched session's client sent, then
-// watches the session again; when the connection ends, so does the
-// session.
-func (s *Session) readBurst() {
-	for {
-		_, r, err := s.conn.NextReader()
-		if err == nil {
-			_, err = io.Copy(io.Discard, r)
+// readBurst reads and handles what a watched session's client sent, then
+// watches the session again; when the connection or the session ends, it
+// ends the session. With fill it first reads the socket once: the idle set
+// reported input (or the peer's end), so the read does not wait.
+func (s *Session) readBurst(fill bool) {
+	end := false
+	if fill {
+		if _, err := s.br.Peek(s.br.Buffered() + 1); err != nil {
+			end = true
 		}
-		if err != nil {
-			s.mu.Lock()
-			s.reading = readEnded
-			s.mu.Unlock()
-			s.endWatched()
-			return
-		}
-		if s.br.Buffered() > 0 {
-			continue
-		}
-		s.mu.Lock()
-		expired := !s.deadline.IsZero() && !time.Now().Before(s.deadline)
-		if expired {
-			s.reading = readEnded
-		} else {
-			s.reading = readWatched
-		}
-		s.mu.Unlock()
-		if expired {
-			s.endWatched()
-		} else {
-			s.h.idle.rearm(s)
-		}
+	}
+	if !end {
+		end = s.consumeFrames()
+	}
+	s.mu.Lock()
+	if end || !s.deadline.IsZero() && !time.Now().Before(s.deadline) {
+		s.reading = readEnded
+		end = true
+	} else {
+		s.reading = readWatched
+	}
+	s.mu.Unlock()
+	if !end && s.h.idle.rearm(s) == nil {
 		return
+	}
+	// A connection closed while this burst ran cannot be watched again.
+	if end || s.leaveWatched(readEnded) {
+		s.endWatched()
 	}
 }
 
