@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/hmac"
 	"encoding/base64"
@@ -82,7 +83,14 @@ type TokenKeys struct {
 	// macs pools keyed HMAC states, per secret and hash, made on first
 	// use: keying one costs as much as checking a token.
 	macsOnce sync.Once
-	macs     [][len(macHashes)]sync.Pool
+	macs     []macPools
+}
+
+// macPools are the pooled states keyed with one secret, which they keep a
+// copy of: a secret replaced in HMAC after first use is not matched.
+type macPools struct {
+	secret []byte
+	pools  [len(macHashes)]sync.Pool
 }
 
 // TokenKeysFromConfig builds the verification keys a configuration names.
@@ -205,11 +213,16 @@ var macHashes = [...]crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
 // jwt.SigningMethodHMAC.Verify does, with a keyed state from a pool.
 func (k *TokenKeys) verifyHMAC(i int, m *jwt.SigningMethodHMAC, signing string, sig []byte) error {
 	slot := slices.Index(macHashes[:], m.Hash)
-	k.macsOnce.Do(func() { k.macs = make([][len(macHashes)]sync.Pool, len(k.HMAC)) })
-	if slot < 0 || i >= len(k.macs) || !m.Hash.Available() {
+	k.macsOnce.Do(func() {
+		k.macs = make([]macPools, len(k.HMAC))
+		for j, secret := range k.HMAC {
+			k.macs[j].secret = bytes.Clone(secret)
+		}
+	})
+	if slot < 0 || i >= len(k.macs) || !bytes.Equal(k.macs[i].secret, k.HMAC[i]) || !m.Hash.Available() {
 		return m.Verify(signing, sig, k.HMAC[i])
 	}
-	pool := &k.macs[i][slot]
+	pool := &k.macs[i].pools[slot]
 	h, ok := pool.Get().(hash.Hash)
 	if ok {
 		h.Reset()

@@ -664,3 +664,29 @@ func TestUnverifiedCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Pooled HMAC states belong to the secret they were keyed with: a secret
+// replaced after first use verifies with the new one only.
+func TestHMACSecretReplacedAfterUse(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	sign := func(secret string) string {
+		tok, err := SignHMAC(secret, TokenOptions{User: "u", TTL: time.Hour, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	k := &TokenKeys{HMAC: [][]byte{[]byte("first")}}
+	for range 3 { // states go back to the pool and come out again
+		if _, err := k.VerifyConnectToken(sign("first"), now); err != nil {
+			t.Fatalf("first secret: %v", err)
+		}
+	}
+	k.HMAC = [][]byte{[]byte("second")}
+	if _, err := k.VerifyConnectToken(sign("first"), now); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("token of the replaced secret: %v, want invalid", err)
+	}
+	if _, err := k.VerifyConnectToken(sign("second"), now); err != nil {
+		t.Fatalf("second secret: %v", err)
+	}
+}
