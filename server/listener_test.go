@@ -323,6 +323,7 @@ func TestClientFramesAfterConnect(t *testing.T) {
 		pong   string   // a Pong with this payload comes back first
 		code   int      // the server closes with this code and reason; 0: it keeps serving
 		reason string
+		drop   bool // the server closes the connection without a close frame
 	}{
 		{name: "ping answered", send: [][]byte{maskedFrame(0x89, []byte("hi"), key)}, pong: "hi"},
 		{name: "ping in pieces", send: [][]byte{{0x89}, {0x82}, key[:2], key[2:], {'h' ^ 0x12}, {'i' ^ 0x34}}, pong: "hi"},
@@ -341,6 +342,9 @@ func TestClientFramesAfterConnect(t *testing.T) {
 		{name: "bad close code", send: [][]byte{maskedFrame(0x88, closeMsg(1005, ""), key)}, code: 1002, reason: "bad close code 1005"},
 		{name: "close reason not UTF-8", send: [][]byte{maskedFrame(0x88, closeMsg(1000, "\xff"), key)}, code: 1002, reason: "invalid utf8 payload in close frame"},
 		{name: "message over the limit in fragments", send: [][]byte{maskedFrame(0x01, big, key), maskedFrame(0x80, big, key)}, code: 1009},
+		{name: "close code 1014", send: [][]byte{maskedFrame(0x88, closeMsg(1014, ""), key)}, code: 1002, reason: "bad close code 1014"},
+		{name: "message length past int64", send: [][]byte{maskedFrame(0x01, []byte("a"), key), {0x80, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}}, drop: true},
+		{name: "negative length without its mask key", send: [][]byte{{0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1}}, drop: true},
 	}
 	ts := startServer(t, "")
 	for _, tc := range cases {
@@ -366,6 +370,13 @@ func TestClientFramesAfterConnect(t *testing.T) {
 				if op, payload := readRawFrame(t, br); op != 0x8A || string(payload) != tc.pong {
 					t.Fatalf("want Pong %q, got opcode %#x %q", tc.pong, op, payload)
 				}
+			}
+			if tc.drop {
+				b, err := br.ReadByte()
+				if ne, ok := err.(net.Error); err == nil || ok && ne.Timeout() {
+					t.Fatalf("want the connection closed without a frame, got %#x, %v", b, err)
+				}
+				return
 			}
 			if tc.code == 0 {
 				ts.publish("#"+user, `{"n":1}`)

@@ -84,7 +84,9 @@ func (s *Session) consumeFrames() (end bool) {
 			s.closeFor(websocket.CloseProtocolError, strings.Join(problems, ", "))
 			return true
 		}
-		hlen := 2 + 4
+		// The length first (gorilla ends at once on a negative one), then
+		// the mask key.
+		hlen := 2
 		switch n {
 		case 126:
 			hlen += 2
@@ -104,12 +106,20 @@ func (s *Session) consumeFrames() (end bool) {
 		if n < 0 {
 			return true // beyond any limit: gorilla drops these without a close frame
 		}
+		hlen += 4
+		if br.Buffered() < hlen {
+			return false
+		}
+		h, _ = br.Peek(hlen)
 		if op == opText || op == opBinary || op == opContinuation {
 			if op != opContinuation {
 				in.length = 0
 			}
 			in.open, in.length = !final, in.length+n
-			if limit := int64(s.h.cfg.MessageSizeLimit); in.length < 0 || limit > 0 && in.length > limit {
+			if in.length < 0 {
+				return true // as above
+			}
+			if limit := int64(s.h.cfg.MessageSizeLimit); limit > 0 && in.length > limit {
 				s.closeFor(websocket.CloseMessageTooBig, "")
 				return true
 			}
@@ -156,7 +166,7 @@ func validReceivedCloseCode(code int) bool {
 	switch {
 	case code >= 3000 && code <= 4999:
 		return true
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1013:
 		return true
 	}
 	return false
