@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // idleSet watches connected sessions for input without a goroutine per
@@ -39,30 +41,28 @@ type epollSet struct {
 // watchEvents are what a watched socket reports: input, or the peer's end.
 const watchEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
-const eventfdFlags = 0x80800 // EFD_CLOEXEC | EFD_NONBLOCK
-
 func newEpollSet() (*epollSet, error) {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	wake, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, eventfdFlags, 0)
-	if errno != 0 {
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
 		_ = syscall.Close(fd)
-		return nil, errno
+		return nil, err
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
-	if err := syscall.EpollCtl(fd, syscall.EPOLL_CTL_ADD, int(wake), &ev); err != nil {
-		_ = syscall.Close(int(wake))
+	if err := syscall.EpollCtl(fd, syscall.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		_ = syscall.Close(wake)
 		_ = syscall.Close(fd)
 		return nil, err
 	}
 	if err := syscall.SetNonblock(fd, true); err != nil {
-		_ = syscall.Close(int(wake))
+		_ = syscall.Close(wake)
 		_ = syscall.Close(fd)
 		return nil, err
 	}
-	e := &epollSet{fd: fd, wake: int(wake), file: os.NewFile(uintptr(fd), "epoll")}
+	e := &epollSet{fd: fd, wake: wake, file: os.NewFile(uintptr(fd), "epoll")}
 	if e.rc, err = e.file.SyscallConn(); err != nil {
 		e.close()
 		return nil, err
