@@ -188,15 +188,17 @@ func (w *idleSet) wait(ep *epollSet) {
 	events := make([]syscall.EpollEvent, 128)
 	for {
 		var n int
+		var werr error
 		err := ep.rc.Read(func(fd uintptr) bool {
-			var err error
-			n, err = syscall.EpollWait(int(fd), events, 0)
-			if err != nil {
-				n = 0
-				return err != syscall.EINTR && err != syscall.EAGAIN
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			if werr == syscall.EINTR || werr == syscall.EAGAIN {
+				n, werr = 0, nil
 			}
-			return n > 0
+			return n > 0 || werr != nil
 		})
+		if err == nil && werr != nil {
+			n, err = 0, werr
+		}
 		for _, ev := range events[:n] {
 			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if token == 0 {
@@ -213,12 +215,24 @@ func (w *idleSet) wait(ep *epollSet) {
 		}
 		w.mu.Lock()
 		if err != nil || len(w.sessions) == 0 {
-			// Sessions watched from now on start a new set.
+			// Sessions watched from now on start a new set. The set
+			// failing (never seen) would leave its sessions unread: they end.
 			if w.ep == ep {
 				w.ep = nil
 			}
+			var orphans []*Session
+			if err != nil {
+				for _, s := range w.sessions {
+					orphans = append(orphans, s)
+				}
+			}
 			w.mu.Unlock()
 			ep.close()
+			for _, s := range orphans {
+				if s.leaveWatched(readEnded) {
+					go s.endWatched()
+				}
+			}
 			return
 		}
 		w.mu.Unlock()
