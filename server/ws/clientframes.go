@@ -33,8 +33,11 @@ const (
 // it), a close frame is answered and ends the session, a malformed frame
 // is answered with 1002. It reports whether the session ends.
 //
-// Watched sessions read here rather than through gorilla, whose
-// NextReader goes on waiting for a data frame after a control frame.
+// Connected sessions read here rather than through gorilla, whose
+// NextReader goes on waiting for a data frame after a control frame (a
+// watched session must go back to the idle set instead) and which writes
+// its close frames itself, past the session's queue. gorilla reads only
+// the connect request.
 func (s *Session) consumeFrames() (end bool) {
 	br, in := s.br, &s.in
 	for {
@@ -155,7 +158,7 @@ func (s *Session) consumeFrames() (end bool) {
 					return true
 				}
 			}
-			s.onClose(code)
+			s.closeFor(code, "")
 			return true
 		}
 	}
@@ -188,30 +191,16 @@ func (s *Session) onPong() {
 	s.mu.Unlock()
 }
 
-// onClose answers a client's close frame with its code (with none when
-// the client sent none: 1005 is not for the wire).
-func (s *Session) onClose(code int) {
-	reply := controlFrame(opClose, nil)
-	if code != websocket.CloseNoStatusReceived {
-		reply = closeFrame(uint32(code), "")
-	}
-	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		s.closeCode = core.CodeConnectionClosed.Disconnect()
-		s.appendLocked(frame{b: reply})
-	}
-	s.mu.Unlock()
-}
-
 // closeFor ends the session with a close frame of the WebSocket code and
-// reason (1002, 1009), as gorilla does when a client breaks the protocol.
+// reason: the answer to a client's close frame (its code, and none when it
+// sent none: 1005 is not for the wire), or 1002 and 1009 as gorilla sends
+// them when a client breaks the protocol.
 func (s *Session) closeFor(code int, reason string) {
-	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		s.closeCode = core.CodeConnectionClosed.Disconnect()
-		s.appendLocked(frame{b: closeFrame(uint32(code), reason)})
+	f := controlFrame(opClose, nil)
+	if code != websocket.CloseNoStatusReceived {
+		f = closeFrame(uint32(code), reason)
 	}
+	s.mu.Lock()
+	s.closeWithLocked(core.CodeConnectionClosed.Disconnect(), f)
 	s.mu.Unlock()
 }

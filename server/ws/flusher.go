@@ -43,6 +43,7 @@ type writeScratch struct {
 const (
 	keepIovecs  = 256
 	keepJoinBuf = 64 << 10
+	keepReady   = 4096 // sessions waiting for a turn
 )
 
 func (f *flusher) getScratch() *writeScratch {
@@ -99,7 +100,7 @@ func (f *flusher) run() {
 		if f.head == len(f.ready) {
 			f.running--
 			f.ready, f.head = f.ready[:0], 0
-			if cap(f.ready) > keepIovecs*16 {
+			if cap(f.ready) > keepReady {
 				f.ready = nil
 			}
 			f.mu.Unlock()

@@ -124,9 +124,10 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)
 	}
 	h.upgrader = websocket.Upgrader{
-		// No read buffer of gorilla's own: it reads through the reader
-		// hijack (below) hands it, readBufferSize bytes that the session
-		// keeps to know when nothing is buffered. Writes bypass gorilla's
+		// No read buffer of gorilla's own: it reads the connect request
+		// through the reader hijack (below) hands it, readBufferSize bytes
+		// from which the session reads client frames afterwards. Writes
+		// bypass gorilla's
 		// writer, so its write buffer is never taken from the pool.
 		ReadBufferSize:  0,
 		WriteBufferPool: unusedPool{},
@@ -315,9 +316,9 @@ func (h *Handler) Draining() bool {
 // own only when it is larger than 256 bytes.
 const readBufferSize = 512
 
-// hijack hands gorilla a read buffer the session knows, so that an idle
-// session can wait for input without gorilla's deep read path (see
-// Session.readLoop). A reader already holding bytes is passed on as it is
+// hijack hands gorilla a read buffer the session knows: gorilla reads the
+// connect request from it, the session every frame after that
+// (consumeFrames). A reader already holding bytes is passed on as it is
 // (gorilla refuses the upgrade then: the client sent data too early).
 type hijack struct {
 	http.ResponseWriter

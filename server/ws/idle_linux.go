@@ -99,7 +99,7 @@ func (e *epollSet) control(s *Session, op int, token uint64) error {
 // session cannot be watched (no file descriptor, or no epoll): it then
 // needs a reading goroutine of its own.
 func (w *idleSet) watch(s *Session) bool {
-	if s.raw == nil || s.br == nil {
+	if s.raw == nil {
 		return false
 	}
 	w.mu.Lock()

@@ -114,7 +114,7 @@ func newSession(h *Handler, conn *websocket.Conn, r *http.Request) *Session {
 		return nil
 	})
 	conn.SetCloseHandler(func(code int, _ string) error {
-		s.onClose(code)
+		s.closeFor(code, "")
 		return nil
 	})
 	return s
@@ -329,12 +329,18 @@ func (s *Session) disconnectLocked(d core.Disconnect, dropQueue bool) {
 
 // closeOnlyLocked sends a close frame without a disconnect push.
 func (s *Session) closeOnlyLocked(code core.Code) {
+	s.closeWithLocked(code.Disconnect(), closeFrame(uint32(code), code.Reason()))
+}
+
+// closeWithLocked starts closing the session with close frame f, unless
+// it is closing already; d is what the session ends with.
+func (s *Session) closeWithLocked(d core.Disconnect, f []byte) {
 	if s.closing {
 		return
 	}
 	s.closing = true
-	s.closeCode = code.Disconnect()
-	s.appendLocked(frame{b: closeFrame(uint32(code), code.Reason())})
+	s.closeCode = d
+	s.appendLocked(frame{b: f})
 }
 
 // enqueueLocked queues a frame for a live session, closing it with 3008
@@ -511,10 +517,8 @@ func (sc *writeScratch) layOut(batch []frame) (net.Buffers, int) {
 // writeRest writes what a non-blocking writev left, waiting for the socket
 // under the write timeout.
 //
-// Meanwhile the connection's write lock is free. The only other writer is
-// gorilla's read side, which writes a close frame itself when a client
-// breaks the protocol or exceeds the read limit; on a connection that is
-// failing anyway, that frame may then land inside a partly written batch.
+// Nothing else writes to a connected session's connection: client frames
+// are answered through the queue (consumeFrames).
 func (s *Session) writeRest(rest net.Buffers) (int64, error) {
 	if err := s.nc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout)); err != nil {
 		return 0, err
@@ -791,25 +795,20 @@ func LingerClose(c net.Conn) {
 // lingerDelay bounds LingerClose.
 const lingerDelay = 500 * time.Millisecond
 
-// readLoop reads and discards client messages; only pongs keep the
-// connection alive. It returns when the connection ends.
+// readLoop handles client frames (consumeFrames) until the connection or
+// the session ends, for a session the idle set cannot watch.
 //
 // With nothing buffered it first waits for input through a shallow call
-// (waitReadable) rather than inside gorilla's read path: an idle session
-// then parks on a small stack, which does not have to grow to 4 KiB on the
-// first wait of every connection.
+// (waitReadable) rather than inside a read: an idle session then parks on
+// a small stack, which does not have to grow on its first wait.
 func (s *Session) readLoop() {
-	for {
-		if s.br != nil && s.br.Buffered() == 0 {
+	for !s.consumeFrames() {
+		if s.br.Buffered() == 0 {
 			if err := s.h.raw.waitReadable(s.raw); err != nil {
 				return
 			}
 		}
-		_, r, err := s.conn.NextReader()
-		if err != nil {
-			return
-		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
+		if _, err := s.br.Peek(s.br.Buffered() + 1); err != nil {
 			return
 		}
 	}
