@@ -35,6 +35,12 @@ type node struct {
 	sessions map[*ws.Session]*sessionState
 	users    map[string]map[*ws.Session]struct{}
 
+	// subLocks order the hub and engine subscriptions of a channel (a
+	// stripe each): a later subscriber waits until the engine confirmed the
+	// first one's, so that its history read cannot precede the moment this
+	// node receives the channel's publications.
+	subLocks [subLockStripes]sync.Mutex
+
 	authState
 }
 
@@ -217,13 +223,8 @@ func (n *node) channelsFor(s *ws.Session, creds *core.Credentials, req *core.Con
 // top the session is positioned at.
 func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core.SubscribeRequest, explicit bool) (*core.SubscribeResult, broker.StreamPosition, error) {
 	opts, _ := n.cfg.ChannelOptionsFor(ch)
-	first, _ := n.hub.Subscribe(ch, s)
-	if first {
-		if err := n.broker.Subscribe(ctx, ch); err != nil {
-			n.metrics.EngineError("subscribe")
-			n.hub.Unsubscribe(ch, s)
-			return nil, broker.StreamPosition{}, err
-		}
+	if err := n.addSubscription(ctx, s, ch); err != nil {
+		return nil, broker.StreamPosition{}, err
 	}
 	res := &core.SubscribeResult{}
 	recovering := sr != nil && sr.Recover && opts.HistoryEnabled() && (opts.ForceRecovery || explicit)
@@ -271,9 +272,43 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	return res, sp, nil
 }
 
+// addSubscription adds s to channel ch in the hub and, for the channel's
+// first subscriber on this node, in the engine. It returns once the engine
+// has confirmed the channel, whichever subscriber asked first.
+func (n *node) addSubscription(ctx context.Context, s *ws.Session, ch string) error {
+	mu := n.subLock(ch)
+	mu.Lock()
+	defer mu.Unlock()
+	first, _ := n.hub.Subscribe(ch, s)
+	if !first {
+		return nil
+	}
+	if err := n.broker.Subscribe(ctx, ch); err != nil {
+		n.metrics.EngineError("subscribe")
+		n.hub.Unsubscribe(ch, s)
+		return err
+	}
+	return nil
+}
+
+// subLockStripes is how many locks the channels share.
+const subLockStripes = 256
+
+// subLock returns the lock of ch's stripe (FNV-1a of its name).
+func (n *node) subLock(ch string) *sync.Mutex {
+	h := uint32(2166136261)
+	for i := 0; i < len(ch); i++ {
+		h = (h ^ uint32(ch[i])) * 16777619
+	}
+	return &n.subLocks[h%subLockStripes]
+}
+
 // unsubscribe removes s from a channel on this node.
 func (n *node) unsubscribe(s *ws.Session, ch string) {
 	s.RemoveChannel(ch)
+	mu := n.subLock(ch)
+	mu.Lock()
+	defer mu.Unlock()
 	if last, removed := n.hub.Unsubscribe(ch, s); last && removed {
 		if err := n.broker.Unsubscribe(context.Background(), ch); err != nil {
 			n.metrics.EngineError("unsubscribe")
