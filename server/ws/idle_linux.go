@@ -186,16 +186,18 @@ func (w *idleSet) forget(s *Session) {
 func (w *idleSet) wait(ep *epollSet) {
 	defer w.wg.Done()
 	events := make([]syscall.EpollEvent, 128)
+	var n int
+	var werr error
+	poll := func(fd uintptr) bool { // made once: a closure per wait would allocate
+		n, werr = syscall.EpollWait(int(fd), events, 0)
+		if werr == syscall.EINTR || werr == syscall.EAGAIN {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	}
 	for {
-		var n int
-		var werr error
-		err := ep.rc.Read(func(fd uintptr) bool {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
-			if werr == syscall.EINTR || werr == syscall.EAGAIN {
-				n, werr = 0, nil
-			}
-			return n > 0 || werr != nil
-		})
+		n, werr = 0, nil
+		err := ep.rc.Read(poll)
 		if err == nil && werr != nil {
 			n, err = 0, werr
 		}
