@@ -35,12 +35,6 @@ type node struct {
 	sessions map[*ws.Session]*sessionState
 	users    map[string]map[*ws.Session]struct{}
 
-	// subLocks order the hub and engine subscriptions of a channel (a
-	// stripe each): a later subscriber waits until the engine confirmed the
-	// first one's, so that its history read cannot precede the moment this
-	// node receives the channel's publications.
-	subLocks [subLockStripes]sync.Mutex
-
 	authState
 }
 
@@ -272,16 +266,15 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	return res, sp, nil
 }
 
-// addSubscription adds s to channel ch in the hub and, for the channel's
-// first subscriber on this node, in the engine. It returns once the engine
-// has confirmed the channel, whichever subscriber asked first.
+// addSubscription adds s to channel ch in the hub and in the engine. The
+// engine counts subscriptions: every session subscribes, not only the
+// channel's first on this node, so that each returns only once this node
+// receives the channel's publications and a history read after it cannot
+// miss one (a second session must not read the stream's top while the
+// first one's subscription is still on its way to Redis).
 func (n *node) addSubscription(ctx context.Context, s *ws.Session, ch string) error {
-	mu := n.subLock(ch)
-	mu.Lock()
-	defer mu.Unlock()
-	first, _ := n.hub.Subscribe(ch, s)
-	if !first {
-		return nil
+	if _, added := n.hub.Subscribe(ch, s); !added {
+		return nil // subscribed already, and counted in the engine then
 	}
 	if err := n.broker.Subscribe(ctx, ch); err != nil {
 		n.metrics.EngineError("subscribe")
@@ -291,25 +284,10 @@ func (n *node) addSubscription(ctx context.Context, s *ws.Session, ch string) er
 	return nil
 }
 
-// subLockStripes is how many locks the channels share.
-const subLockStripes = 256
-
-// subLock returns the lock of ch's stripe (FNV-1a of its name).
-func (n *node) subLock(ch string) *sync.Mutex {
-	h := uint32(2166136261)
-	for i := 0; i < len(ch); i++ {
-		h = (h ^ uint32(ch[i])) * 16777619
-	}
-	return &n.subLocks[h%subLockStripes]
-}
-
 // unsubscribe removes s from a channel on this node.
 func (n *node) unsubscribe(s *ws.Session, ch string) {
 	s.RemoveChannel(ch)
-	mu := n.subLock(ch)
-	mu.Lock()
-	defer mu.Unlock()
-	if last, removed := n.hub.Unsubscribe(ch, s); last && removed {
+	if _, removed := n.hub.Unsubscribe(ch, s); removed {
 		if err := n.broker.Unsubscribe(context.Background(), ch); err != nil {
 			n.metrics.EngineError("unsubscribe")
 			n.log.Warn("broker unsubscribe failed", "channel", ch, "error", err.Error())

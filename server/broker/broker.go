@@ -91,9 +91,11 @@ type Broker interface {
 	Publish(ctx context.Context, channel string, data []byte, opts PublishOptions) (StreamPosition, error)
 	// PublishControl delivers data to every node's HandleControl.
 	PublishControl(ctx context.Context, data []byte) error
-	// Subscribe makes this node receive channel's publications.
+	// Subscribe makes this node receive channel's publications; it returns
+	// once they do. Subscriptions are counted: the node receives them while
+	// any successful Subscribe has not been undone by an Unsubscribe.
 	Subscribe(ctx context.Context, channel string) error
-	// Unsubscribe stops them.
+	// Unsubscribe undoes one Subscribe.
 	Unsubscribe(ctx context.Context, channel string) error
 	// History reads a channel's stream and returns its current position.
 	History(ctx context.Context, channel string, opts HistoryOptions) ([]*core.Publication, StreamPosition, error)

@@ -66,13 +66,18 @@ func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 	if err := r.live(); err != nil {
 		return err
 	}
-	ctx, cancel := r.withTimeout(ctx)
-	defer cancel()
 	s := r.shardFor(ch).sub
 	ready, err := s.add(ch)
 	if err != nil {
 		return err
 	}
+	select {
+	case <-ready: // confirmed for an earlier subscriber
+		return nil
+	default:
+	}
+	ctx, cancel := r.withTimeout(ctx)
+	defer cancel()
 	select {
 	case <-ready:
 		return nil

@@ -76,3 +76,47 @@ func (c *testClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// TestRedisSubscriptionsAreCounted holds the engine to the Broker contract
+// the node relies on: every session subscribes, and the channel stays
+// subscribed until each of them has unsubscribed.
+func TestRedisSubscriptionsAreCounted(t *testing.T) {
+	t.Parallel()
+	b, rec := startRedis(t, broker.RedisOptions{}, redistest.Start(t))
+	ctx := testCtx(t)
+	subscribe := func(ch string) {
+		t.Helper()
+		if err := b.Subscribe(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unsubscribe := func(ch string) {
+		t.Helper()
+		if err := b.Unsubscribe(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func(ch string) {
+		t.Helper()
+		if _, err := b.Publish(ctx, ch, []byte(`{}`), broker.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subscribe("counted")
+	subscribe("counted")
+	unsubscribe("counted")
+	publish("counted")
+	rec.Pubs(t, "counted", 1) // one subscription is left
+
+	unsubscribe("counted")
+	// The UNSUBSCRIBE goes out with the engine's next batch of commands;
+	// the second of two confirmed subscriptions went out after it.
+	subscribe("barrier-1")
+	subscribe("barrier-2")
+	publish("counted")
+	publish("barrier-2")
+	rec.Pubs(t, "barrier-2", 1)
+	if got := len(rec.Pubs(t, "counted", 0)); got != 1 {
+		t.Fatalf("%d publications on the unsubscribed channel, want the 1 from before", got)
+	}
+}
