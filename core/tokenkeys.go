@@ -46,21 +46,14 @@ func (k *TokenKeys) numKeys(now time.Time) int {
 	return max(1, len(k.HMAC))
 }
 
-// key returns key i (of numKeys) for a token's signing method and kid, and
-// names it.
+// key returns key i (of numKeys) for a token that is not HMAC-signed, and
+// names it. HMAC tokens are checked by verifyHMAC; keys after the first are
+// previous HMAC secrets, which no other token can match.
 func (k *TokenKeys) key(i int, method jwt.SigningMethod, kid string) (any, TokenKey, error) {
 	if i > 0 {
-		if _, ok := method.(*jwt.SigningMethodHMAC); !ok {
-			return nil, "", errors.New("not an HMAC token")
-		}
-		return k.HMAC[i], KeyHMACPrevious, nil
+		return nil, "", errors.New("not an HMAC token")
 	}
 	switch method.(type) {
-	case *jwt.SigningMethodHMAC:
-		if len(k.HMAC) == 0 {
-			return nil, "", errors.New("no HMAC key configured")
-		}
-		return k.HMAC[0], KeyHMAC, nil
 	case *jwt.SigningMethodRSA:
 		return k.publicKey(method, kid, k.RSA, KeyRSA)
 	case *jwt.SigningMethodECDSA:

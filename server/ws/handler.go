@@ -127,8 +127,8 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 		// No read buffer of gorilla's own: it reads the connect request
 		// through the reader hijack (below) hands it, readBufferSize bytes
 		// from which the session reads client frames afterwards. Writes
-		// bypass gorilla's
-		// writer, so its write buffer is never taken from the pool.
+		// bypass gorilla's writer, so its write buffer is never taken
+		// from the pool.
 		ReadBufferSize:  0,
 		WriteBufferPool: unusedPool{},
 		CheckOrigin:     h.checkOrigin,

@@ -26,10 +26,12 @@ const (
 	stateClosed
 )
 
-// Session is one uni_websocket connection. The connection's goroutine
-// (the HTTP handler's) reads; the handler's flusher writes what is queued;
-// pings come from a timer. All exported methods are safe for
-// concurrent use and never block on the network.
+// Session is one uni_websocket connection. The HTTP handler's goroutine
+// reads the connect request; after that the session waits in the handler's
+// idle set and a goroutine reads only when input came (or, where it cannot
+// be watched, a goroutine of its own reads). The handler's flusher writes
+// what is queued; pings come from a timer. All exported methods are safe
+// for concurrent use and never block on the network.
 type Session struct {
 	h       *Handler
 	conn    *websocket.Conn
