@@ -415,7 +415,10 @@ func TestWatchFullScreenAgainstRealServer(t *testing.T) {
 	defer typing.Close()
 	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, stdin: keys}
 	w := screen.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user", "--sub", "abc")
-	w.out.waitFor(t, "connected")
+	// The first frame already says "not connected"; the heartbeat's "since
+	// connect" appears only once the connect reply, sent after the server
+	// subscribed the session, has arrived.
+	w.out.waitFor(t, "since connect")
 	e.run("publish", "-c", cfgPath, "#test_user", `{"text":"hello-tui"}`).expect(t, ExitOK)
 	w.out.waitFor(t, "hello-tui")
 	if !strings.Contains(w.out.String(), "abc") || !strings.Contains(w.out.String(), "refused") {
