@@ -53,13 +53,7 @@ func (n *node) HandleControl(data []byte) {
 		}
 	case "unsubscribe":
 		for _, s := range n.match(c.User, c.Client, c.Session) {
-			if s.RemoveChannel(c.Channel) {
-				n.unsubscribe(s, c.Channel)
-				if st := n.state(s); st != nil {
-					n.left(s, st, []string{c.Channel})
-				}
-				s.Send(&core.Push{Channel: c.Channel, Unsubscribe: &core.Unsubscribe{Code: 2000, Reason: "server unsubscribe"}})
-			}
+			n.serverUnsubscribe(s, c.Channel)
 		}
 	case "refresh":
 		for _, s := range n.match(c.User, c.Client, c.Session) {
@@ -106,6 +100,12 @@ func contains(list []string, s string) bool {
 // subscribe push comes first, then recovered publications as ordinary
 // publication pushes, then live ones.
 func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
+	st := n.state(s)
+	if st == nil {
+		return // gone meanwhile
+	}
+	st.control.Lock()
+	defer st.control.Unlock()
 	for _, have := range s.Channels() {
 		if have == c.Channel {
 			return
@@ -126,6 +126,14 @@ func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
 		n.log.Warn("server subscribe failed", "client", s.ID(), "channel", c.Channel, "error", err.Error())
 		return
 	}
+	if n.state(s) == nil {
+		// The session ended while subscribing: its cleanup, which removes
+		// it from n.sessions before reading its channels, may have missed
+		// this one.
+		n.unsubscribe(s, c.Channel)
+		s.Release(c.Channel)
+		return
+	}
 	pushes := []*core.Push{{Channel: c.Channel, Subscribe: &core.Subscribe{
 		Recoverable: res.Recoverable,
 		Epoch:       res.Epoch,
@@ -140,4 +148,20 @@ func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
 	}
 	s.Release(c.Channel, pushes...)
 	n.serverJoined(ctx, s, c)
+}
+
+// serverUnsubscribe unsubscribes a session through the API and tells it so.
+func (n *node) serverUnsubscribe(s *ws.Session, ch string) {
+	st := n.state(s)
+	if st == nil {
+		return // gone meanwhile: its cleanup unsubscribes
+	}
+	st.control.Lock()
+	defer st.control.Unlock()
+	if !s.RemoveChannel(ch) {
+		return
+	}
+	n.unsubscribe(s, ch)
+	n.left(s, st, []string{ch})
+	s.Send(&core.Push{Channel: ch, Unsubscribe: &core.Unsubscribe{Code: 2000, Reason: "server unsubscribe"}})
 }

@@ -20,8 +20,11 @@ const proxyRetryAfter = time.Minute
 // sessionState is what the node keeps per connected session. Its fields are
 // guarded by mu.
 type sessionState struct {
-	mu     sync.Mutex
-	closed bool
+	// control serialises the API's subscribe and unsubscribe of this
+	// session, which the memory engine runs in parallel API requests.
+	control sync.Mutex
+	mu      sync.Mutex
+	closed  bool
 	// expireAt is when the connection expires (zero: never); timer fires
 	// then (refresh proxy) or client_expired_close_delay later. gen grows
 	// with every change, so that a timer armed before does nothing.

@@ -297,10 +297,9 @@ func (n *node) unsubscribe(s *ws.Session, ch string) {
 
 // Disconnected implements ws.Node.
 func (n *node) Disconnected(s *ws.Session) {
-	channels := s.Channels()
-	for _, ch := range channels {
-		n.unsubscribe(s, ch)
-	}
+	// Out of n.sessions first, then the channels: an API subscribe that
+	// records its channel after this read finds the session gone and
+	// unsubscribes it itself (serverSubscribe).
 	user := s.User()
 	n.mu.Lock()
 	st := n.sessions[s]
@@ -312,6 +311,10 @@ func (n *node) Disconnected(s *ws.Session) {
 		}
 	}
 	n.mu.Unlock()
+	channels := s.Channels()
+	for _, ch := range channels {
+		n.unsubscribe(s, ch)
+	}
 	if st != nil {
 		st.close()
 		n.left(s, st, channels)

@@ -213,10 +213,10 @@ func (s *Session) Deliver(m *hub.Message) {
 	defer s.mu.Unlock()
 	switch {
 	case s.closing || s.state == stateClosed:
-	case s.state == stateConnecting:
-		s.pending = append(s.pending, m)
 	case s.holds != nil && s.holds[m.Channel] != nil:
 		s.holds[m.Channel] = append(s.holds[m.Channel], m)
+	case s.state == stateConnecting:
+		s.pending = append(s.pending, m)
 	default:
 		s.deliverLocked(m)
 	}
@@ -257,21 +257,31 @@ func (s *Session) Hold(channel string) {
 
 // Release sends pushes (the subscribe push, then recovered publications),
 // then what was held for channel, dropping publications already covered by
-// the channel's position.
+// the channel's position. A session still connecting sends them after its
+// connect push.
 func (s *Session) Release(channel string, pushes ...*core.Push) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	held := s.holds[channel]
 	delete(s.holds, channel)
-	if s.closing || s.state != stateConnected {
+	if s.closing || s.state == stateClosed {
 		return
 	}
 	for _, p := range pushes {
 		s.h.countPush(p)
-		s.enqueueMessageLocked(NewMessage(channel, p, 0, ""))
+		m := NewMessage(channel, p, 0, "")
+		if s.state == stateConnecting {
+			s.pending = append(s.pending, m)
+		} else {
+			s.enqueueMessageLocked(m)
+		}
 	}
 	for _, m := range held {
-		s.deliverLocked(m)
+		if s.state == stateConnecting {
+			s.pending = append(s.pending, m)
+		} else {
+			s.deliverLocked(m)
+		}
 	}
 }
 
@@ -284,15 +294,20 @@ func (s *Session) enqueueMessageLocked(m *hub.Message) {
 	}
 }
 
-// Send queues one push for this session only.
+// Send queues one push for this session only; a session still connecting
+// sends it after its connect push.
 func (s *Session) Send(p *core.Push) {
 	m := NewMessage(p.Channel, p, 0, "")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing || s.state != stateConnected {
+	if s.closing || s.state == stateClosed {
 		return
 	}
 	s.h.countPush(p)
+	if s.state == stateConnecting {
+		s.pending = append(s.pending, m)
+		return
+	}
 	s.deliverLocked(m)
 }
 
