@@ -3,10 +3,13 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,5 +268,74 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	if d := (Backoff{}).Delay(1); d < 250*time.Millisecond || d > 500*time.Millisecond {
 		t.Errorf("default Delay(1) = %s", d)
+	}
+}
+
+// silentServer accepts TCP connections and never answers the WebSocket
+// handshake. accepted gets each connection once accepted.
+func silentServer(t *testing.T) (url string, accepted <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			ch <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(io.Discard, conn) // until the client goes
+				_ = conn.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	return "ws://" + ln.Addr().String() + "/connection/uni_websocket", ch
+}
+
+// TestConnectTimeoutBoundsHandshake: a server that accepts and never
+// answers the upgrade costs ConnectTimeout, not the WebSocket library's
+// own 45 s handshake limit.
+func TestConnectTimeoutBoundsHandshake(t *testing.T) {
+	t.Parallel()
+	url, _ := silentServer(t)
+	c := dial(t, Options{URL: url, ConnectTimeout: 200 * time.Millisecond})
+	nextState(t, c) // connecting
+	ev := nextState(t, c)
+	if ev.State != StateClosed || ev.Err == nil || !strings.Contains(ev.Err.Error(), "timeout") {
+		t.Fatalf("got %+v, want closed with a timeout", ev)
+	}
+	waitClosed(t, c)
+}
+
+// TestCloseEndsUnansweredHandshake: Close (Ctrl-C, watch --timeout) ends
+// a handshake the server never answers at once, not when ConnectTimeout
+// runs out.
+func TestCloseEndsUnansweredHandshake(t *testing.T) {
+	t.Parallel()
+	url, accepted := silentServer(t)
+	c := dial(t, Options{URL: url, ConnectTimeout: time.Hour, Reconnect: true})
+	<-accepted
+	closed := make(chan struct{})
+	go func() {
+		_ = c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits for the handshake after 10s")
 	}
 }

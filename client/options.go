@@ -106,6 +106,7 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.Dialer == nil {
 		d := *websocket.DefaultDialer
+		d.HandshakeTimeout = 0 // ConnectTimeout, below
 		c.Dialer = &d
 	} else {
 		d := *c.Dialer

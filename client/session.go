@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,10 +18,52 @@ import (
 // disconnect push.
 const closeWait = 5 * time.Second
 
+// dial opens the WebSocket. The dialer gives up on a handshake the server
+// never answers only at its HandshakeTimeout, not when ctx ends; so that
+// Close or a cancelled context (Ctrl-C, watch --timeout) end it at once,
+// the end of ctx closes the connection being dialled.
+func (c *Conn) dial(ctx context.Context) (*websocket.Conn, *http.Response, error) {
+	d := *c.opts.Dialer
+	netDial := d.NetDialContext
+	if netDial == nil {
+		if nd := d.NetDial; nd != nil {
+			netDial = func(_ context.Context, network, addr string) (net.Conn, error) { return nd(network, addr) }
+		} else {
+			netDial = (&net.Dialer{}).DialContext
+		}
+	}
+	var (
+		mu sync.Mutex
+		nc net.Conn
+	)
+	expire := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if nc != nil {
+			_ = nc.Close()
+		}
+	}
+	d.NetDialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := netDial(dctx, network, addr)
+		if err == nil {
+			mu.Lock()
+			nc = conn
+			mu.Unlock()
+			if ctx.Err() != nil {
+				expire()
+			}
+		}
+		return conn, err
+	}
+	stop := context.AfterFunc(ctx, expire)
+	defer stop()
+	return d.DialContext(ctx, c.opts.URL, c.opts.Header)
+}
+
 // session runs one WebSocket connection from dial to close, emitting its
 // pushes, and says how it ended.
 func (c *Conn) session(ctx context.Context, token string) ending {
-	ws, resp, err := c.opts.Dialer.DialContext(ctx, c.opts.URL, c.opts.Header)
+	ws, resp, err := c.dial(ctx)
 	if err != nil {
 		if resp != nil {
 			return ending{
