@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ func TestBadInputs(t *testing.T) {
 		msgType int
 		frame   string // "" with silent set sends nothing
 		silent  bool
+		pongs   bool // send a Pong every 100 ms meanwhile
 		code    int
 		reason  string
 		frames  []string
@@ -58,6 +60,7 @@ func TestBadInputs(t *testing.T) {
 		{name: "null means no credentials", frame: `null`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
 		{name: "frame over the size limit", frame: `{"token":"` + strings.Repeat("x", 70000) + `"}`, code: 1009, reason: ""},
 		{name: "stale", silent: true, code: 3502, reason: "stale", frames: push(3502, "stale")},
+		{name: "stale despite Pongs", silent: true, pongs: true, code: 3502, reason: "stale", frames: push(3502, "stale")},
 		{name: "unknown namespace", frame: `{"token":"` + valid + `","subs":{"nope:x":{}}}`, code: 3501, reason: "bad request", frames: push(3501, "bad request")},
 		{name: "binary frame with invalid JSON", msgType: websocket.BinaryMessage, frame: "\x00\x01", code: 3501, reason: "bad request"},
 		{name: "deep nesting", frame: `{"data":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `,"token":"bad"}`, code: 3500, reason: "invalid token", frames: push(3500, "invalid token")},
@@ -86,6 +89,26 @@ func TestBadInputs(t *testing.T) {
 				if err := conn.WriteMessage(mt, []byte(c.frame)); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if c.pongs {
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tick := time.NewTicker(100 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							_ = conn.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+						}
+					}
+				}()
+				defer wg.Wait()
+				defer close(stop)
 			}
 			frames := expectClose(t, conn, c.code, c.reason)
 			if strings.Join(frames, "|") != strings.Join(c.frames, "|") {

@@ -182,10 +182,11 @@ func (s *Session) onPing(data []byte) {
 	s.mu.Unlock()
 }
 
-// onPong moves the read deadline: the client is alive.
+// onPong moves the read deadline: the client is alive. Before the connect
+// request a Pong changes nothing: the stale close (3502) stands.
 func (s *Session) onPong() {
 	s.mu.Lock()
-	if !s.closing {
+	if !s.closing && s.state == stateConnected {
 		s.setReadDeadlineLocked(time.Now().Add(s.h.cfg.PingInterval + s.h.cfg.PongTimeout))
 	}
 	s.mu.Unlock()
