@@ -33,7 +33,8 @@ type Node interface {
 	// Connect runs are held and sent after the connect push.
 	Connect(ctx context.Context, s *Session, req *core.ConnectRequest) (*core.Connect, error)
 	// On error Connect must undo whatever it did. Disconnected is called once
-	// for every session whose Connect succeeded.
+	// for every session whose Connect succeeded, and for one whose Connect
+	// panicked.
 	Disconnected(s *Session)
 }
 
@@ -84,6 +85,7 @@ type Handler struct {
 	sessions map[*Session]struct{}
 	active   int // requests past the limits, upgraded or upgrading
 	draining bool
+	drain    core.Disconnect // what Shutdown sends
 	wg       sync.WaitGroup
 }
 
@@ -175,21 +177,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 
+	var (
+		conn     *websocket.Conn
+		s        *Session
+		returned bool
+	)
+	defer func() {
+		if !returned {
+			// A panic, which the HTTP server (or the acceptor) recovers
+			// and logs: the slot, the session entry and Shutdown's wait
+			// must not stay taken.
+			if conn != nil {
+				_ = conn.Close()
+			}
+			h.done(s)
+		}
+	}()
 	hj := &hijack{ResponseWriter: w}
 	conn, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
+		returned = true
 		h.done(nil)
 		return // the upgrader answered already
 	}
-	s := newSession(h, conn, r)
+	s = newSession(h, conn, r)
 	s.br = hj.br
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
+	draining, drain := h.draining, h.drain
 	h.mu.Unlock()
+	if draining {
+		// Shutdown began during the upgrade and did not see s.
+		s.Disconnect(drain)
+	}
 	if !s.connect(h.ctx, req) {
+		returned = true
 		h.done(s)
 		return
 	}
+	returned = true
 	// A connected session waits for input without a goroutine; the idle
 	// set ends it. Where it cannot, it reads in a fresh goroutine, so that
 	// this one, whose stack grew through the HTTP server, token checks and
@@ -267,7 +293,7 @@ func globMatch(pattern, s string) bool {
 // it closes what is left.
 func (h *Handler) Shutdown(ctx context.Context, d core.Disconnect) {
 	h.mu.Lock()
-	h.draining = true
+	h.draining, h.drain = true, d
 	sessions := make([]*Session, 0, len(h.sessions))
 	for s := range h.sessions {
 		sessions = append(sessions, s)

@@ -664,7 +664,13 @@ func (s *Session) endWatched() {
 // connects the session. It reports whether the session is connected; if not,
 // the session has ended (cleanup done).
 func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connected bool) {
+	inNode := false // set only while Node.Connect runs
 	defer func() {
+		if inNode {
+			// Node.Connect panicked: undo what it did so far (its errors
+			// undo it themselves).
+			s.h.node.Disconnected(s)
+		}
 		if !connected {
 			s.cleanup()
 		}
@@ -694,7 +700,9 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 		_ = s.nc.SetReadDeadline(time.Time{})
 	}
 	s.mu.Unlock()
+	inNode = true
 	connect, err := s.h.node.Connect(ctx, s, req)
+	inNode = false
 	s.req = nil
 	s.mu.Lock()
 	if err != nil {
