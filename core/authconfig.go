@@ -49,9 +49,11 @@ func (c *Config) validateAuth() error {
 			return keyErr(key, "%q is not an http:// or https:// URL", endpoint)
 		}
 	}
-	for _, h := range c.ProxyHTTPHeaders {
-		if strings.TrimSpace(h) == "" || strings.ContainsAny(h, " \t:") {
-			return keyErr("proxy_http_headers", "%q is not a header name", h)
+	for key, names := range map[string][]string{"proxy_http_headers": c.ProxyHTTPHeaders, "proxy_emulated_headers": c.ProxyEmulatedHeaders} {
+		for _, h := range names {
+			if strings.TrimSpace(h) == "" || strings.ContainsAny(h, " \t:") {
+				return keyErr(key, "%q is not a header name", h)
+			}
 		}
 	}
 	if c.ClientUserPersonalSingle {

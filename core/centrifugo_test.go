@@ -130,7 +130,7 @@ func TestCentrifugoKeysMapLikeFlatKeys(t *testing.T) {
 			return "^a$"
 		case "proxy_connect_endpoint", "proxy_refresh_endpoint", "token_jwks_public_endpoint":
 			return "http://127.0.0.1:3000/" + key
-		case "proxy_http_headers":
+		case "proxy_http_headers", "proxy_emulated_headers":
 			return []any{"Authorization"}
 		case "proxy_static_http_headers":
 			return map[string]any{"X-Static": "1"}

@@ -72,6 +72,7 @@ type Config struct {
 	TokenAudienceRegex           string            `json:"token_audience_regex,omitempty"`
 	TokenIssuerRegex             string            `json:"token_issuer_regex,omitempty"`
 	ProxyHTTPHeaders             []string          `json:"proxy_http_headers,omitempty"`
+	ProxyEmulatedHeaders         []string          `json:"proxy_emulated_headers,omitempty"`
 	ProxyStaticHTTPHeaders       map[string]string `json:"proxy_static_http_headers,omitempty"`
 	ProxyRefreshEndpoint         string            `json:"proxy_refresh_endpoint,omitempty"`
 	ProxyRefreshTimeout          Duration          `json:"proxy_refresh_timeout,omitempty"`

@@ -53,6 +53,7 @@ func newAuthState(cfg *core.Config, keys *core.TokenKeys, now func() time.Time, 
 			RefreshEndpoint: cfg.ProxyRefreshEndpoint,
 			RefreshTimeout:  cfg.ProxyRefreshTimeout.D(),
 			Headers:         cfg.ProxyHTTPHeaders,
+			EmulatedHeaders: cfg.ProxyEmulatedHeaders,
 			StaticHeaders:   cfg.ProxyStaticHTTPHeaders,
 		})
 	}

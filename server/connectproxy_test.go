@@ -48,12 +48,15 @@ func TestConnectProxySuccess(t *testing.T) {
 		writeJSON(w, `{"result":{"user":"42","expire_at":`+expireAt+`,"info":{"name": "Ann"},"data":{"hello": "world"},`+
 			`"channels":["news"],"subs":{"open:granted":{"data":{"d": 1}}},"meta":{"plan":"pro"}}}`)
 	})
-	ts := startServer(t, `"proxy_connect_endpoint":"`+url+`/connect","proxy_http_headers":["Authorization","X-Emulated"],`+
+	// X-Forged may come from the upgrade request only: a client's own
+	// headers map reaches the backend only for proxy_emulated_headers.
+	ts := startServer(t, `"proxy_connect_endpoint":"`+url+`/connect","proxy_http_headers":["Authorization","X-Forged"],`+
+		`"proxy_emulated_headers":["X-Emulated"],`+
 		`"proxy_static_http_headers":{"X-Static":"s"},"namespaces":[{"name":"open","allow_subscribe_for_client":true}]`,
 		server.WithClock(clock()))
 	conn := ts.dial(http.Header{"Authorization": {"Bearer upgrade"}, "Cookie": {"session=secret"}})
 	req := `{"data":{"a": 1, "b": [true, null]},"name":"app","version":"1.2","subs":{"open:x":{},"abc":{}},` +
-		`"headers":{"X-Emulated":"e","X-Other":"o"}}`
+		`"headers":{"X-Emulated":"e","X-Other":"o","X-Forged":"admin","Authorization":"forged"}}`
 	if err := conn.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +77,7 @@ func TestConnectProxySuccess(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"Authorization": "Bearer upgrade", "X-Emulated": "e", "X-Static": "s", "Content-Type": "application/json",
-		"Cookie": "", "X-Other": "", "Origin": "",
+		"Cookie": "", "X-Other": "", "Origin": "", "X-Forged": "",
 	} {
 		if got := call.header.Get(name); got != want {
 			t.Errorf("header %s = %q, want %q", name, got, want)

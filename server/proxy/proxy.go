@@ -26,9 +26,13 @@ type Config struct {
 	ConnectTimeout  time.Duration
 	RefreshEndpoint string
 	RefreshTimeout  time.Duration
-	// Headers are the names of client headers forwarded to the backend
-	// (compared case-insensitively).
+	// Headers are the names of the upgrade request's headers forwarded to
+	// the backend (compared case-insensitively).
 	Headers []string
+	// EmulatedHeaders are the names of headers a client may put in its
+	// connect request's headers map to have them forwarded. A client sets
+	// those freely, so no other name goes through from there.
+	EmulatedHeaders []string
 	// StaticHeaders are set on every request.
 	StaticHeaders map[string]string
 }
@@ -59,18 +63,19 @@ func (c *Client) RefreshEnabled() bool { return c != nil && c.cfg.RefreshEndpoin
 func (c *Client) Close() { c.transport.CloseIdleConnections() }
 
 // Header builds the headers of a backend request: the emulated headers a
-// client sent in its connect request, then the headers of its HTTP upgrade
-// request (both only when listed in Config.Headers), then the static
-// headers, then Content-Type.
+// client sent in its connect request (only those listed in
+// Config.EmulatedHeaders), then the headers of its HTTP upgrade request
+// (only those listed in Config.Headers), then the static headers, then
+// Content-Type.
 func (c *Client) Header(upgrade http.Header, emulated map[string]string) http.Header {
 	h := http.Header{}
 	for k, v := range emulated {
-		if c.forwarded(k) {
+		if listed(c.cfg.EmulatedHeaders, k) {
 			h.Set(k, v)
 		}
 	}
 	for k, vv := range upgrade {
-		if c.forwarded(k) {
+		if listed(c.cfg.Headers, k) {
 			h[http.CanonicalHeaderKey(k)] = append([]string(nil), vv...)
 		}
 	}
@@ -81,8 +86,8 @@ func (c *Client) Header(upgrade http.Header, emulated map[string]string) http.He
 	return h
 }
 
-func (c *Client) forwarded(name string) bool {
-	for _, f := range c.cfg.Headers {
+func listed(names []string, name string) bool {
+	for _, f := range names {
 		if strings.EqualFold(f, name) {
 			return true
 		}
