@@ -64,10 +64,23 @@ func mapCentrifugo(tree, defaults map[string]any, envName map[string]string) *cf
 		m.mapped[kv[0]] = kv[1]
 	}
 	m.walkObject("", tree, defaults)
+	m.checkProxies()
 	m.applyBroker()
 	m.applyRedisDefault()
 	m.applyMetaTTL()
 	return m
+}
+
+// checkProxies refuses a proxy switched on without an endpoint, as
+// Centrifugo does: uniws would otherwise run without it.
+func (m *cfMapping) checkProxies() {
+	for _, p := range []string{"client.proxy.connect", "client.proxy.refresh"} {
+		on, _ := lookupPath(m.tree, p+".enabled").(bool)
+		endpoint, _ := lookupPath(m.tree, p+".endpoint").(string)
+		if on && endpoint == "" {
+			m.fail(p+".endpoint", fmt.Errorf("not set, and %s.enabled is true", p))
+		}
+	}
 }
 
 func (m *cfMapping) fail(path string, err error) {
@@ -200,6 +213,9 @@ func (m *cfMapping) channelOptions(path string, v, def any, dst map[string]any, 
 		case k == "name" && strings.HasPrefix(path, "channel.namespaces"):
 		case opts[k]:
 			dst[k] = centrifugoValue(k, obj[k])
+			if err := wholeSeconds(k, dst[k]); err != nil {
+				m.fail(sub, err)
+			}
 			if top {
 				m.origin[k] = sub
 			}
@@ -249,6 +265,10 @@ func (m *cfMapping) applyMetaTTL() {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		m.fail("channel.history_meta_ttl", fmt.Errorf("bad duration %v (want e.g. \"720h\")", v))
+		return
+	}
+	if err := wholeSeconds("history_meta_ttl", s); err != nil {
+		m.fail("channel.history_meta_ttl", err)
 		return
 	}
 	if d == 0 || d == centrifugoDefaultMetaTTL {

@@ -37,6 +37,7 @@ func centrifugoEnvKeys() []envKey {
 	list, str := reflect.TypeOf([]string(nil)), reflect.TypeOf("")
 	keys = append(keys,
 		envKey{"client.proxy.connect.enabled", reflect.TypeOf(false)},
+		envKey{"client.proxy.refresh.enabled", reflect.TypeOf(false)},
 		envKey{"broker.enabled", reflect.TypeOf(false)},
 		envKey{"broker.type", str},
 		envKey{"broker.redis.address", list},
@@ -146,6 +147,8 @@ func envTreeValue(typ reflect.Type, s string) (any, error) {
 			return nil, fmt.Errorf("bad integer %q", s)
 		}
 		return float64(n), nil
+	case reflect.Map:
+		return envTreeValue(nil, s) // a JSON object, as Centrifugo reads it
 	case reflect.Slice:
 		if strings.HasPrefix(strings.TrimSpace(s), "[") {
 			return envTreeValue(nil, s)

@@ -58,6 +58,12 @@ func TestCentrifugoEnv(t *testing.T) {
 			func(c *Config) bool { o, _ := c.NamespaceOptions("rooms"); return o.ChannelRegex == "^[0-9]+$" }, ""},
 		{"the connect proxy switch", "", map[string]string{"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED": "true", "CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT": "http://p"},
 			func(c *Config) bool { return c.ProxyConnectEndpoint == "http://p" }, ""},
+		{"the refresh proxy switch", "", map[string]string{"CENTRIFUGO_CLIENT_INSECURE": "true", "CENTRIFUGO_CLIENT_PROXY_REFRESH_ENABLED": "true", "CENTRIFUGO_CLIENT_PROXY_REFRESH_ENDPOINT": "http://p/refresh", "CENTRIFUGO_CLIENT_PROXY_REFRESH_TIMEOUT": "3s"},
+			func(c *Config) bool {
+				return c.ProxyRefreshEndpoint == "http://p/refresh" && c.ProxyRefreshTimeout.D() == 3*time.Second
+			}, ""},
+		{"an object value is JSON", "", map[string]string{"CENTRIFUGO_CLIENT_PROXY_CONNECT_ENABLED": "true", "CENTRIFUGO_CLIENT_PROXY_CONNECT_ENDPOINT": "http://p", "CENTRIFUGO_CLIENT_PROXY_CONNECT_HTTP_STATIC_HEADERS": `{"X-Static":"v"}`},
+			func(c *Config) bool { return c.ProxyStaticHTTPHeaders["X-Static"] == "v" }, ""},
 		{"redis engine", "", map[string]string{"CENTRIFUGO_CLIENT_INSECURE": "true", "CENTRIFUGO_ENGINE_TYPE": "redis", "CENTRIFUGO_ENGINE_REDIS_ADDRESS": "redis://r:6379"},
 			func(c *Config) bool { return c.Engine == "redis" && c.RedisAddress == "redis://r:6379" }, ""},
 		{"bad boolean", "", map[string]string{"CENTRIFUGO_CLIENT_INSECURE": "yes please"}, nil, "client.insecure"},

@@ -38,6 +38,14 @@ func TestCentrifugoProblemsNameNestedKeys(t *testing.T) {
 		{"bad redis address", `{"client":{"insecure":true},"engine":{"type":"redis","redis":{"address":"ftp://x"}}}`, []string{"engine.redis.address"}, []string{"scheme"}},
 		{"nats broker", `{"broker":{"enabled":true,"type":"nats"}}`, []string{"broker.type"}, []string{"nats"}},
 		{"port out of range", `{"http_server":{"port":70000}}`, []string{"http_server.port"}, nil},
+		{"connect proxy on without an endpoint", `{"client":{"insecure":true,"proxy":{"connect":{"enabled":true}}}}`,
+			[]string{"client.proxy.connect.endpoint"}, []string{"not set"}},
+		{"refresh proxy on without an endpoint", `{"client":{"insecure":true,"proxy":{"refresh":{"enabled":true}}}}`,
+			[]string{"client.proxy.refresh.endpoint"}, []string{"not set"}},
+		{"history_ttl as a number is nanoseconds", `{"client":{"insecure":true},"channel":{"namespaces":[{"name":"hh","history_size":10,"history_ttl":60}]}}`,
+			[]string{"channel.namespaces[hh].history_ttl"}, []string{"sub-second precision"}},
+		{"history_meta_ttl under a second", `{"client":{"insecure":true},"channel":{"history_meta_ttl":"1500ms"}}`,
+			[]string{"channel.history_meta_ttl"}, []string{"sub-second precision"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

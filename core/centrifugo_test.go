@@ -159,7 +159,11 @@ func TestCentrifugoKeysMapLikeFlatKeys(t *testing.T) {
 			t.Parallel()
 			base := map[string]any{"ping_interval": "30s", "pong_timeout": "5s", "namespaces": []any{map[string]any{"name": "personal"}}, "engine": "redis", "redis_address": "a:1"}
 			flatRaw := map[string]any{}
-			tree := map[string]any{"client": map[string]any{"proxy": map[string]any{"connect": map[string]any{"enabled": true}, "refresh": map[string]any{"enabled": true}}}}
+			// Both proxies on, with endpoints: a proxy on without one is refused.
+			tree := map[string]any{"client": map[string]any{"proxy": map[string]any{
+				"connect": map[string]any{"enabled": true, "endpoint": sample("proxy_connect_endpoint")},
+				"refresh": map[string]any{"enabled": true, "endpoint": sample("proxy_refresh_endpoint")}}}}
+			flatRaw["proxy_connect_endpoint"], flatRaw["proxy_refresh_endpoint"] = sample("proxy_connect_endpoint"), sample("proxy_refresh_endpoint")
 			for k, v := range base {
 				flatRaw[k] = v
 			}

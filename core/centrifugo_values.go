@@ -147,6 +147,24 @@ func centrifugoValue(flat string, v any) any {
 	return time.Duration(n).String()
 }
 
+// wholeSeconds refuses, as Centrifugo does, a history_ttl or
+// history_meta_ttl with sub-second precision: a number there is
+// nanoseconds, so 60 is not a minute.
+func wholeSeconds(key string, v any) error {
+	if key != "history_ttl" && key != "history_meta_ttl" {
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d%time.Second == 0 {
+		return nil // a bad duration is reported where it is parsed
+	}
+	return fmt.Errorf("malformed duration %s, sub-second precision is not supported for this key (a number is nanoseconds: write \"60s\")", s)
+}
+
 // isDurationKey reports whether a flat key (or channel option) holds a
 // Duration.
 func isDurationKey(key string) bool {
