@@ -177,13 +177,21 @@ func TestClusterRecoverOnAnotherNode(t *testing.T) {
 func TestChannelsAndInfoOnOneNode(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, "")
-	conn, _ := ts.connect(`{"token":"` + channelToken(t, "u", "news", "sport") + `"}`)
+	conn, _ := ts.connect(`{"token":"` + channelToken(t, "u", "news", "sport", "news/eu") + `"}`)
 	defer conn.Close()
-	if _, out := ts.api("channels", testAPIKey, `{"pattern":"n*"}`); out != `{"result":{"channels":{"news":{"num_clients":1}}}}` {
-		t.Fatalf("channels: %s", out)
+	// Centrifugo's globs: * matches / too, {a,b} picks; a bad pattern is an error.
+	for pattern, want := range map[string]string{
+		"n*":         `{"result":{"channels":{"news":{"num_clients":1},"news/eu":{"num_clients":1}}}}`,
+		"*eu":        `{"result":{"channels":{"news/eu":{"num_clients":1}}}}`,
+		"{news,sp*}": `{"result":{"channels":{"news":{"num_clients":1},"sport":{"num_clients":1}}}}`,
+		"[":          `{"error":{"code":100,"message":"internal server error"}}`,
+	} {
+		if _, out := ts.api("channels", testAPIKey, `{"pattern":"`+pattern+`"}`); out != want {
+			t.Errorf("channels %q: %s, want %s", pattern, out, want)
+		}
 	}
 	_, info := ts.api("info", testAPIKey, `{}`)
-	if strings.Count(info, `"uid"`) != 1 || !strings.Contains(info, `"num_clients":1,"num_users":1,"num_subs":3,"num_channels":3`) {
+	if strings.Count(info, `"uid"`) != 1 || !strings.Contains(info, `"num_clients":1,"num_users":1,"num_subs":4,"num_channels":4`) {
 		t.Fatalf("info: %s", info)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path"
+	"fmt"
 	"time"
+
+	"github.com/gobwas/glob"
 
 	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server/api"
@@ -136,7 +138,16 @@ func (e executor) HistoryRemove(ctx context.Context, req *api.ChannelRequest) er
 }
 
 // Channels merges every node's channels (num_clients summed over nodes).
+// The pattern is a glob as Centrifugo reads it (gobwas/glob, no
+// separators: * matches any run of characters, / included).
 func (e executor) Channels(ctx context.Context, req *api.ChannelsRequest) (*api.ChannelsResult, error) {
+	var g glob.Glob
+	if req.Pattern != "" {
+		var err error
+		if g, err = glob.Compile(req.Pattern); err != nil {
+			return nil, fmt.Errorf("channels pattern %q: %w", req.Pattern, err)
+		}
+	}
 	nodes, err := e.n.nodes(ctx)
 	if err != nil {
 		return nil, err
@@ -144,10 +155,8 @@ func (e executor) Channels(ctx context.Context, req *api.ChannelsRequest) (*api.
 	res := &api.ChannelsResult{Channels: map[string]api.ChannelInfo{}}
 	for _, node := range nodes {
 		for ch, n := range node.Channels {
-			if req.Pattern != "" {
-				if ok, _ := path.Match(req.Pattern, ch); !ok {
-					continue
-				}
+			if g != nil && !g.Match(ch) {
+				continue
 			}
 			res.Channels[ch] = api.ChannelInfo{NumClients: res.Channels[ch].NumClients + n}
 		}
