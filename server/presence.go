@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/uniws/uniws/core"
@@ -192,11 +193,29 @@ func (n *node) updatePresence() {
 		states[s] = st
 	}
 	n.mu.RUnlock()
-	ctx, cancel := detached()
-	for s, st := range states {
-		n.renewPresence(ctx, pm, s, st)
+	// A few renewals at a time, each with its own deadline: one after the
+	// other under one deadline, a round of many sessions on an engine a
+	// millisecond away ran out of time and let live entries expire.
+	type entry struct {
+		s  *ws.Session
+		st *sessionState
 	}
-	cancel()
+	work := make(chan entry)
+	var wg sync.WaitGroup
+	for range min(presenceWorkers, len(states)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range work {
+				n.renewPresence(pm, e.s, e.st)
+			}
+		}()
+	}
+	for s, st := range states {
+		work <- entry{s, st}
+	}
+	close(work)
+	wg.Wait()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed || len(n.sessions) == 0 {
@@ -206,9 +225,12 @@ func (n *node) updatePresence() {
 	n.presenceTimer.Reset(n.cfg.ClientPresenceUpdateInterval.D())
 }
 
+// presenceWorkers bounds the presence renewals under way at once.
+const presenceWorkers = 32
+
 // renewPresence adds s again to the presence of its channels that have it,
 // with its current client info.
-func (n *node) renewPresence(ctx context.Context, pm broker.PresenceManager, s *ws.Session, st *sessionState) {
+func (n *node) renewPresence(pm broker.PresenceManager, s *ws.Session, st *sessionState) {
 	st.mu.Lock() // left waits, so no entry comes back after it
 	defer st.mu.Unlock()
 	if st.closed {
@@ -216,7 +238,10 @@ func (n *node) renewPresence(ctx context.Context, pm broker.PresenceManager, s *
 	}
 	for _, ch := range s.Channels() {
 		if opts, _ := n.cfg.ChannelOptionsFor(ch); opts.Presence {
-			if err := pm.AddPresence(ctx, ch, s.ID(), clientInfoLocked(s, st, ch), n.presenceTTL()); err != nil {
+			ctx, cancel := detached()
+			err := pm.AddPresence(ctx, ch, s.ID(), clientInfoLocked(s, st, ch), n.presenceTTL())
+			cancel()
+			if err != nil {
 				n.log.Warn("update presence failed", "channel", ch, "client", s.ID(), "error", err.Error())
 			}
 		}
@@ -226,9 +251,7 @@ func (n *node) renewPresence(ctx context.Context, pm broker.PresenceManager, s *
 // infoChanged renews s's presence after its client info changed (refresh).
 func (n *node) infoChanged(s *ws.Session, st *sessionState) {
 	if pm, ok := n.broker.(broker.PresenceManager); ok {
-		ctx, cancel := detached()
-		defer cancel()
-		n.renewPresence(ctx, pm, s, st)
+		n.renewPresence(pm, s, st)
 	}
 }
 

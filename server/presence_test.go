@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/server"
+	"github.com/uniws/uniws/server/broker"
 )
 
 // presenceConfig has a channel namespace for every join/leave setting.
@@ -168,4 +172,68 @@ func TestPresenceIsRenewed(t *testing.T) {
 			t.Fatal("presence was not renewed")
 		}
 	}
+}
+
+// slowPresence is the memory engine with a round trip of delay on
+// AddPresence, which fails when its context ends first.
+type slowPresence struct {
+	*broker.Memory
+	delay time.Duration
+
+	mu       sync.Mutex
+	renewed  map[string]bool // clients renewed after connecting
+	failures int
+	connects int // AddPresence calls made by connects (not renewals)
+}
+
+func (b *slowPresence) AddPresence(ctx context.Context, ch, client string, info core.ClientInfo, ttl time.Duration) error {
+	b.mu.Lock()
+	first := b.connects < connectsBeforeRenewal
+	if first {
+		b.connects++
+	}
+	b.mu.Unlock()
+	if !first {
+		select {
+		case <-time.After(b.delay):
+		case <-ctx.Done():
+			b.mu.Lock()
+			b.failures++
+			b.mu.Unlock()
+			return ctx.Err()
+		}
+		b.mu.Lock()
+		b.renewed[client] = true
+		b.mu.Unlock()
+	}
+	return b.Memory.AddPresence(ctx, ch, client, info, ttl)
+}
+
+func (b *slowPresence) counts() (renewed, failures int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.renewed), b.failures
+}
+
+const connectsBeforeRenewal = 60
+
+// TestPresenceRenewalOfManySessions: a round of renewals of many sessions
+// on an engine with a 100 ms round trip renews every one of them; in turn
+// under one 5 s deadline, the later ones failed and their entries expired
+// with their clients still connected.
+func TestPresenceRenewalOfManySessions(t *testing.T) {
+	t.Parallel()
+	b := &slowPresence{Memory: broker.NewMemory(nil), delay: 100 * time.Millisecond, renewed: map[string]bool{}}
+	ts := startServer(t, `"presence":true,"client_presence_update_interval":"1s"`, server.WithBroker(b))
+	for i := range connectsBeforeRenewal {
+		conn, _ := ts.connect(`{"token":"` + ts.token(fmt.Sprintf("u%d", i), time.Hour) + `"}`)
+		defer conn.Close()
+	}
+	waitUntil(t, "a round of renewals", func() bool {
+		renewed, failures := b.counts()
+		if failures > 0 {
+			t.Fatalf("%d renewals failed, %d done", failures, renewed)
+		}
+		return renewed == connectsBeforeRenewal
+	})
 }
