@@ -31,6 +31,10 @@ func Run(ctx context.Context, src Source, in io.Reader, out io.Writer, opts Opti
 		tea.WithInput(in),
 		tea.WithOutput(out),
 		tea.WithAltScreen(),
+		// SIGINT and SIGTERM are the caller's, who cancels ctx: with a
+		// handler of its own as well, Bubble Tea could block on a signal
+		// that came as its loop ended and never restore the terminal.
+		tea.WithoutSignalHandler(),
 	)
 	if _, err := p.Run(); err != nil {
 		return fmt.Errorf("run screen: %w", err)
