@@ -68,6 +68,7 @@ type testEnv struct {
 	configDir string
 	workDir   string
 	outTTY    bool
+	inTTY     bool
 	stdin     io.Reader // when set, replaces the stdin string of start
 	now       time.Time
 	setup     func(*factory)
@@ -102,7 +103,7 @@ func (e *testEnv) start(ctx context.Context, stdin string, args ...string) *run 
 		in = e.stdin
 	}
 	ios := &IOStreams{
-		In: in, Out: r.out, ErrOut: r.errOut, OutTTY: e.outTTY,
+		In: in, Out: r.out, ErrOut: r.errOut, OutTTY: e.outTTY, InTTY: e.inTTY,
 		Getenv:    func(k string) string { return e.env[k] },
 		ConfigDir: func() (string, error) { return e.configDir, nil },
 		WorkDir:   e.workDir,

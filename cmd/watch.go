@@ -55,7 +55,7 @@ func newWatchCmd(f *factory, runF func(context.Context, *watchOptions) error) *c
 		Short: "Connect to a uni_websocket endpoint and print every push",
 		Long: `Connect to a uni_websocket endpoint and show every push as it arrives.
 
-On a terminal (without --json, --count or --timeout) watch opens a full-screen view: connection
+On a terminal (stdin and stdout, without --json, --count or --timeout) watch opens a full-screen view: connection
 state, heartbeat, channels (granted and refused), and a scrollable log; press
 ? there for the keys. Otherwise it prints every push as it arrives, one
 raw JSON line each (NDJSON) on stdout, exactly as the server sent it. The
@@ -74,7 +74,8 @@ recovery of channels with history. --reconnect=false ends on the first
 disconnect. Exit codes: 0 after --count publications or on Ctrl-C, 3 when
 --timeout passes before --count is reached (without --count, --timeout just
 bounds the watch and exits 0), 5 on a terminal disconnect, 6 on a recovery gap
-with --fail-on-gap.`,
+with --fail-on-gap. The full-screen view stays open on those; quitting it then
+exits 5 or 6 (or 1 when the connection failed for good).`,
 		Example: `  uniws watch -u test_user                 # full screen on a terminal
   uniws watch -u test_user --json | jq .
   uniws watch --token "$TOKEN" --sub news --sub chat | jq .pub.data
@@ -173,8 +174,10 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return &usageError{cmd: path, err: fmt.Errorf("--server: %w", err)}
 	}
 	defer conn.Close()
-	// --count and --timeout are for scripts: they keep the stream mode.
-	if f.ios.OutTTY && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
+	// --count and --timeout are for scripts: they keep the stream mode, as
+	// does a stdin that is not a terminal (xargs, < /dev/null): the screen
+	// needs keys.
+	if f.ios.OutTTY && f.ios.InTTY && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
 		return opts.RunTUI(ctx, conn, opts)
 	}
 	return streamNDJSON(ctx, f.ios, conn, opts)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -269,7 +270,7 @@ func TestWatchFullScreen(t *testing.T) {
 		drain(ws)
 	})
 	e := newTestEnv(t)
-	e.outTTY = true
+	e.outTTY, e.inTTY = true, true
 	r := e.runIn("q", "watch", "--server", url, "--token", "t", "--sub", "abc")
 	r.expect(t, ExitOK)
 	if !strings.Contains(r.out.String(), "uniws") || !strings.Contains(r.out.String(), url) {
@@ -413,7 +414,7 @@ func TestWatchFullScreenAgainstRealServer(t *testing.T) {
 
 	keys, typing := io.Pipe()
 	defer typing.Close()
-	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, stdin: keys}
+	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, inTTY: true, stdin: keys}
 	w := screen.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user", "--sub", "abc")
 	// The first frame already says "not connected"; the heartbeat's "since
 	// connect" appears only once the connect reply, sent after the server
@@ -428,4 +429,67 @@ func TestWatchFullScreenAgainstRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.wait(t).expect(t, ExitOK)
+}
+
+// TestWatchFullScreenExitCodes: the full-screen view stays open when the
+// server ends the connection for good, and quitting it then exits 5, as
+// the stream mode does; without a terminal on stdin watch streams NDJSON.
+func TestWatchFullScreenExitCodes(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	cfgPath := filepath.Join(t.TempDir(), "config.json")
+	cfg := `{"token_hmac_secret_key":"s","api_key":"k","user_subscribe_to_personal":true,"port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + `}`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setup = func(f *factory) {
+		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	serve := e.start(ctx, "", "serve", "-c", cfgPath)
+	serve.errOut.waitFor(t, "serving")
+
+	keys, typing := io.Pipe()
+	defer typing.Close()
+	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, inTTY: true, stdin: keys}
+	w := screen.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user")
+	w.out.waitFor(t, "since connect")
+	ban(t, ln.Addr().String())
+	w.out.waitFor(t, "closed")
+	if _, err := typing.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t).expect(t, ExitDisconnect)
+
+	// stdout a terminal, stdin not: NDJSON, not a screen without keys.
+	stream := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true}
+	s := stream.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user", "--reconnect=false")
+	s.out.waitFor(t, `{"connect":`)
+	ban(t, ln.Addr().String())
+	s.wait(t).expect(t, ExitDisconnect)
+}
+
+// ban disconnects test_user with 4501 (terminal) through the API at addr.
+func ban(t *testing.T, addr string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/disconnect",
+		strings.NewReader(`{"user":"test_user","disconnect":{"code":4501,"reason":"banned"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", "k")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if strings.TrimSpace(string(body)) != `{"result":{}}` {
+		t.Fatalf("disconnect: %s", body)
+	}
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/uniws/uniws/client"
 	"github.com/uniws/uniws/core"
@@ -17,10 +18,27 @@ func runWatchTUI(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *w
 	defer cancel()
 	events := make(chan tui.Event, 256)
 	done := make(chan struct{})
+	// end is what the exit code reports once the user quits, as in the
+	// stream mode: a gap with --fail-on-gap, how the connection ended for
+	// good. Read after done.
+	var end error
+	record := func(err error) {
+		if end == nil {
+			end = err
+		}
+	}
 	go func() {
 		defer close(done)
 		defer close(events)
 		for ev := range conn.Events() {
+			switch {
+			case ev.Kind == client.KindGap && opts.FailOnGap:
+				record(&gapError{gap: *ev.Gap})
+			case ev.Kind == client.KindState && ev.State == client.StateClosed && ev.Code != 0:
+				record(&disconnectError{code: ev.Code, reason: ev.Reason})
+			case ev.Kind == client.KindState && ev.State == client.StateClosed && ev.Err != nil:
+				record(fmt.Errorf("watch: %w", ev.Err))
+			}
 			select {
 			case events <- tuiEvent(ev, opts.UserSet):
 			case <-ctx.Done():
@@ -38,10 +56,10 @@ func runWatchTUI(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *w
 	cancel()
 	_ = conn.Close()
 	<-done
-	if errors.Is(err, context.Canceled) {
-		return nil
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
 	}
-	return err
+	return end
 }
 
 // tuiEvent translates a client event into the screen's plain event.
