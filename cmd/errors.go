@@ -6,6 +6,7 @@ import (
 
 	"github.com/uniws/uniws/client"
 	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/tui"
 )
 
 // Exit codes, documented by `uniws help exit-codes`.
@@ -50,7 +51,7 @@ func (e *disconnectError) Error() string {
 // gapError is a recovery gap seen with --fail-on-gap.
 type gapError struct{ gap client.Gap }
 
-func (e *gapError) Error() string { return "recovery failed: " + describeGap(e.gap) }
+func (e *gapError) Error() string { return "recovery failed: " + tui.Clean(describeGap(e.gap)) }
 
 // exitCode maps an error returned by a command to the process exit code.
 // It is called only by execute, on behalf of Main.

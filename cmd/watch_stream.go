@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uniws/uniws/client"
+	"github.com/uniws/uniws/tui"
 )
 
 // streamNDJSON prints conn's pushes as NDJSON on stdout and its state
@@ -139,4 +140,7 @@ func (w *watchPrinter) out(raw []byte) error {
 }
 
 // note writes a line to stderr.
-func (w *watchPrinter) note(msg string) { fmt.Fprintln(w.ios.ErrOut, msg) }
+// note writes a line to stderr. It may quote the server (reasons, channel
+// names), so controls in it are shown as \u escapes, never sent to the
+// terminal.
+func (w *watchPrinter) note(msg string) { fmt.Fprintln(w.ios.ErrOut, tui.Clean(msg)) }

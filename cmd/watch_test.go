@@ -493,3 +493,32 @@ func ban(t *testing.T, addr string) {
 		t.Fatalf("disconnect: %s", body)
 	}
 }
+
+// TestWatchStderrShowsServerControlsEscaped: a reason chosen by the server
+// reaches stderr with its control characters as \u escapes, not as escape
+// sequences for the terminal.
+func TestWatchStderrShowsServerControlsEscaped(t *testing.T) {
+	t.Parallel()
+	const evil = "bye\x1b]0;TITLE\x07"
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1)
+		if n == 1 {
+			d := core.Disconnect{Code: 3001, Reason: evil}
+			send(t, ws, string((&core.Push{Disconnect: &d}).AppendJSON(nil)))
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(3001, evil), time.Now().Add(time.Second))
+			drain(ws)
+			return
+		}
+		disconnect(t, ws, core.CodeInvalidToken)
+	})
+	e := newTestEnv(t)
+	r := e.run("watch", "--server", url, "--token", "tok")
+	r.expect(t, ExitDisconnect)
+	stderr := r.errOut.String()
+	if strings.ContainsAny(stderr, "\x1b\x07") {
+		t.Fatalf("stderr carries the server's controls: %q", stderr)
+	}
+	if !strings.Contains(stderr, `bye\u001b]0;TITLE\u0007`) {
+		t.Errorf("stderr lacks the escaped reason:\n%s", stderr)
+	}
+}

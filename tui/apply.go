@@ -9,9 +9,10 @@ import (
 	"github.com/uniws/uniws/core"
 )
 
-// apply takes one event into the model. It never draws: entries are laid
-// out only when they scroll into view.
+// apply takes one event into the model, its server texts cleaned. It never
+// draws: entries are laid out only when they scroll into view.
 func (m *Model) apply(ev Event) {
+	ev = cleanEvent(ev)
 	at := ev.At
 	if at.IsZero() {
 		at = m.now
