@@ -57,6 +57,11 @@ func TestPanicInConnectReleasesTheSlot(t *testing.T) {
 		t.Fatal("the panicking connection got a frame")
 	}
 
+	for deadline := time.Now().Add(10 * time.Second); h.NumSessions() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the panicking session is still counted after 10s")
+		}
+	}
 	next, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("the next client (limit 1): %v", err)
