@@ -185,3 +185,59 @@ func TestParallelAPISubscribesSendOnce(t *testing.T) {
 		}
 	}
 }
+
+// historyGate is the memory engine that hands the test its Handler and,
+// once armed, holds the next History call of a channel at a gate.
+type historyGate struct {
+	*broker.Memory
+	handler broker.Handler
+	channel string
+	armed   chan struct{} // closed to arm
+	entered chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (g *historyGate) Run(h broker.Handler) error {
+	g.handler = h
+	return g.Memory.Run(h)
+}
+
+func (g *historyGate) History(ctx context.Context, ch string, opts broker.HistoryOptions) ([]*core.Publication, broker.StreamPosition, error) {
+	select {
+	case <-g.armed:
+		if ch == g.channel {
+			g.once.Do(func() {
+				close(g.entered)
+				<-g.gate
+			})
+		}
+	default:
+	}
+	return g.Memory.History(ctx, ch, opts)
+}
+
+// TestEngineLossWhileReadingPositionCloses3010: when the engine reports
+// that publications of a channel may have been lost (a Redis PUB/SUB
+// reconnect) while a connecting session reads the channel's position, the
+// session is closed with 3010 and recovers on reconnect, instead of
+// starting at a top that may miss what was lost.
+func TestEngineLossWhileReadingPositionCloses3010(t *testing.T) {
+	t.Parallel()
+	g := &historyGate{Memory: broker.NewMemory(nil), channel: "hist:x",
+		armed: make(chan struct{}), entered: make(chan struct{}), gate: make(chan struct{})}
+	ts := startServer(t, histNS, server.WithBroker(g))
+	ts.publish("hist:x", `{}`)
+	close(g.armed)
+	conn := ts.dial(nil)
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"`+channelToken(t, "u", "hist:x")+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	<-g.entered
+	g.handler.HandleResubscribe([]string{"hist:x"})
+	close(g.gate)
+	frames := expectClose(t, conn, 3010, "insufficient state")
+	if len(frames) != 1 || frames[0] != `{"disconnect":{"code":3010,"reason":"insufficient state"}}` {
+		t.Fatalf("frames before the close: %q", frames)
+	}
+}

@@ -228,6 +228,7 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	}
 	res.Positioned = true
 	res.Recoverable = opts.ForceRecovery || recovering
+	s.BeginPosition(ch)
 	meta := opts.HistoryMetaTTL.D()
 	var (
 		pubs []*core.Publication

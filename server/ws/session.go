@@ -47,17 +47,21 @@ type Session struct {
 	info      json.RawMessage
 	channels  map[string]struct{}
 	positions map[string]*position
-	pending   []*hub.Message            // deliveries held while connecting
-	holds     map[string][]*hub.Message // per channel, held while subscribing
-	queue     []frame
-	spare     []frame
-	queued    int
-	writing   bool
-	closing   bool
-	closeCode core.Disconnect
-	closeSent chan struct{} // closed once the close frame is written or writing failed
-	pingTimer *time.Timer
-	writers   sync.WaitGroup
+	// positioning holds the channels whose stream position is being read
+	// (BeginPosition until AddChannel): true once the engine reported,
+	// meanwhile, that publications of the channel may have been lost.
+	positioning map[string]bool
+	pending     []*hub.Message            // deliveries held while connecting
+	holds       map[string][]*hub.Message // per channel, held while subscribing
+	queue       []frame
+	spare       []frame
+	queued      int
+	writing     bool
+	closing     bool
+	closeCode   core.Disconnect
+	closeSent   chan struct{} // closed once the close frame is written or writing failed
+	pingTimer   *time.Timer
+	writers     sync.WaitGroup
 
 	raw syscall.RawConn // nil when the connection has no file descriptor
 	br  *bufio.Reader   // gorilla's read buffer, when the session knows it
@@ -163,22 +167,47 @@ func (s *Session) AddChannel(channel string, positioned bool, offset uint64, epo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channels[channel] = struct{}{}
+	lost := s.positioning[channel]
+	delete(s.positioning, channel)
 	if positioned {
 		if s.positions == nil {
 			s.positions = make(map[string]*position)
 		}
 		s.positions[channel] = &position{offset: offset, epoch: epoch}
+		if lost && !s.closing {
+			// The position was read while the engine may have lost
+			// publications of the channel: it may be behind what the
+			// stream holds, with nothing to show it.
+			s.disconnectLocked(core.CodeInsufficientState.Disconnect(), true)
+		}
 	}
+}
+
+// BeginPosition marks channel as having its stream position read, before
+// the read: a LostPosition for it until AddChannel then closes the session
+// with 3010 at AddChannel, as the position read may miss what was lost.
+func (s *Session) BeginPosition(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.positioning == nil {
+		s.positioning = make(map[string]bool)
+	}
+	s.positioning[channel] = false
 }
 
 // LostPosition closes the session with 3010 (insufficient state) when it
 // tracks a stream position on channel, because publications of channel may
 // have been lost on their way to this node; the client reconnects and
-// recovers. It reports whether it closed the session. A session not
-// positioned on channel is left alone.
+// recovers. It reports whether it closed the session. A session reading
+// its position on channel (BeginPosition) is closed when it records it
+// (AddChannel); a session not positioned on channel is left alone.
 func (s *Session) LostPosition(channel string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, reading := s.positioning[channel]; reading && !s.closing {
+		s.positioning[channel] = true // AddChannel closes it
+		return true
+	}
 	if s.positions[channel] == nil || s.closing {
 		return false
 	}
@@ -193,6 +222,7 @@ func (s *Session) RemoveChannel(channel string) bool {
 	_, ok := s.channels[channel]
 	delete(s.channels, channel)
 	delete(s.positions, channel)
+	delete(s.positioning, channel)
 	return ok
 }
 
