@@ -62,6 +62,7 @@ func centrifugoMapped() [][2]string {
 		{"uni_websocket.write_timeout", "client_write_timeout"},
 		{"http_api.key", "api_key"},
 		{"http_api.insecure", "api_insecure"},
+		{"http_api.error_mode", "api_error_mode"},
 		{"http_server.address", "address"},
 		{"http_server.port", "port"},
 		{"engine.type", "engine"},

@@ -130,6 +130,8 @@ func TestCentrifugoKeysMapLikeFlatKeys(t *testing.T) {
 			return "^a$"
 		case "proxy_connect_endpoint", "proxy_refresh_endpoint", "token_jwks_public_endpoint":
 			return "http://127.0.0.1:3000/" + key
+		case "api_error_mode":
+			return "transport"
 		case "proxy_http_headers", "proxy_emulated_headers":
 			return []any{"Authorization"}
 		case "proxy_static_http_headers":

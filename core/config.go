@@ -29,6 +29,7 @@ type Config struct {
 	UserPersonalNamespace                string   `json:"user_personal_channel_namespace,omitempty"`
 	APIKey                               string   `json:"api_key,omitempty"`
 	APIInsecure                          bool     `json:"api_insecure,omitempty"`
+	APIErrorMode                         string   `json:"api_error_mode,omitempty"`
 	AllowedOrigins                       []string `json:"allowed_origins,omitempty"`
 	Port                                 Port     `json:"port,omitempty"`
 	Address                              string   `json:"address,omitempty"`
@@ -223,6 +224,9 @@ func (c *Config) Validate() error {
 		add(c.validateRedis())
 	default:
 		add(keyErr("engine", "%q is not an engine (memory or redis)", c.Engine))
+	}
+	if c.APIErrorMode != "" && c.APIErrorMode != "transport" {
+		add(keyErr("api_error_mode", "%q is not an error mode (\"transport\", or empty for errors in the reply)", c.APIErrorMode))
 	}
 	add(c.ChannelOptions.validate(""))
 	seen := map[string]bool{}

@@ -210,3 +210,25 @@ func signKid(t *testing.T, kid string, key []byte, exp int64) string {
 	}
 	return s
 }
+
+// TestTransportErrorModeFromConfig: api_error_mode (Centrifugo's
+// http_api.error_mode) answers every error with an HTTP status and the bare
+// error, without the request header.
+func TestTransportErrorModeFromConfig(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"api_error_mode":"transport"`)
+	for _, c := range []struct {
+		method, body string
+		status       int
+		want         string
+	}{
+		{"publish", `{"channel":"","data":{}}`, 400, `{"code":107,"message":"bad request"}`},
+		{"publish", `{"channel":"nope:x","data":{}}`, 404, `{"code":102,"message":"unknown channel"}`},
+		{"history", `{"channel":"a"}`, 400, `{"code":108,"message":"not available"}`},
+		{"publish", `{"channel":"a","data":{}}`, 200, `{"result":{}}`},
+	} {
+		if status, out := ts.api(c.method, testAPIKey, c.body); status != c.status || out != c.want {
+			t.Errorf("%s %s: %d %s, want %d %s", c.method, c.body, status, out, c.status, c.want)
+		}
+	}
+}

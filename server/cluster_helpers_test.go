@@ -101,7 +101,7 @@ func publishBatch(ctx context.Context, baseURL, ch string, first, count int) ([]
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"method":"publish","params":{"channel":%q,"data":{"n":%d}}}`, ch, first+i)
+		fmt.Fprintf(&b, `{"publish":{"channel":%q,"data":{"n":%d}}}`, ch, first+i)
 	}
 	b.WriteString(`]}`)
 	rep := callAPI(ctx, baseURL, "batch", b.String())
@@ -109,24 +109,22 @@ func publishBatch(ctx context.Context, baseURL, ch string, first, count int) ([]
 		return nil, fmt.Errorf("batch: status %d, %v, %s", rep.status, rep.err, rep.body)
 	}
 	var out struct {
-		Result struct {
-			Replies []struct {
-				Result *struct {
-					Offset uint64 `json:"offset"`
-					Epoch  string `json:"epoch"`
-				} `json:"result"`
-				Error *core.Error `json:"error"`
-			} `json:"replies"`
-		} `json:"result"`
+		Replies []struct {
+			Publish *struct {
+				Offset uint64 `json:"offset"`
+				Epoch  string `json:"epoch"`
+			} `json:"publish"`
+			Error *core.Error `json:"error"`
+		} `json:"replies"`
 	}
-	if err := json.Unmarshal([]byte(rep.body), &out); err != nil || len(out.Result.Replies) != count {
+	if err := json.Unmarshal([]byte(rep.body), &out); err != nil || len(out.Replies) != count {
 		return nil, fmt.Errorf("batch reply %s: %v", rep.body, err)
 	}
 	res := make([]published, count)
-	for i, r := range out.Result.Replies {
+	for i, r := range out.Replies {
 		res[i] = published{n: first + i, err: r.Error}
-		if r.Result != nil {
-			res[i].offset, res[i].epoch = r.Result.Offset, r.Result.Epoch
+		if r.Publish != nil {
+			res[i].offset, res[i].epoch = r.Publish.Offset, r.Publish.Epoch
 		}
 	}
 	return res, nil

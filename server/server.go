@@ -156,6 +156,7 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		MaxBodySize:          int64(cfg.APIMaxBodySize),
 		Timeout:              cfg.APITimeout.D(),
 		BroadcastMaxChannels: cfg.APIBroadcastMaxChannels,
+		TransportErrors:      cfg.APIErrorMode == "transport",
 		Draining:             s.ws.Draining,
 		Metrics:              m,
 	}, executor{n}, o.log)

@@ -33,6 +33,10 @@ type Config struct {
 	BroadcastMaxChannels int
 	// Draining reports that the server is shutting down (HTTP 503).
 	Draining func() bool
+	// TransportErrors answers every error with an HTTP status and the bare
+	// error, as the X-Centrifugo-Error-Mode: transport header does for one
+	// request (Centrifugo's http_api.error_mode: transport).
+	TransportErrors bool
 	// Metrics counts calls by method and status and observes their
 	// latency (nil: counted on collectors that no registry exposes).
 	Metrics *metrics.Collectors
@@ -180,15 +184,29 @@ func (h *Handler) toReply(result any, err error) reply {
 	return reply{Error: core.ErrInternal.Err()}
 }
 
+// unwrapped is a result written as it is, without {"result":...} (a
+// batch's replies, as Centrifugo writes them).
+type unwrapped interface{ unwrapped() }
+
 // writeReply writes a reply and returns its status for the metrics: "ok"
-// or the API error code.
+// or the API error code. In the transport error mode an error is the bare
+// error object with an HTTP status, as in Centrifugo.
 func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, result any, err error) string {
 	rep := h.toReply(result, err)
 	w.Header().Set("Content-Type", "application/json")
-	if rep.Error != nil && strings.EqualFold(r.Header.Get("X-Centrifugo-Error-Mode"), "transport") {
+	switch {
+	case rep.Error != nil && (h.cfg.TransportErrors || r.Header.Get("X-Centrifugo-Error-Mode") == "transport"):
 		w.WriteHeader(transportStatus(core.ErrorCode(rep.Error.Code)))
+		_ = json.NewEncoder(w).Encode(rep.Error)
+	case rep.Error == nil:
+		if u, ok := rep.Result.(unwrapped); ok {
+			_ = json.NewEncoder(w).Encode(u)
+			break
+		}
+		_ = json.NewEncoder(w).Encode(rep)
+	default:
+		_ = json.NewEncoder(w).Encode(rep)
 	}
-	_ = json.NewEncoder(w).Encode(rep)
 	return replyStatus(rep)
 }
 
@@ -200,23 +218,17 @@ func replyStatus(rep reply) string {
 }
 
 // transportStatus maps an API error to an HTTP status for the transport
-// error mode.
+// error mode, as Centrifugo v6 does.
 func transportStatus(code core.ErrorCode) int {
 	switch code {
-	case core.ErrInternal:
-		return http.StatusInternalServerError
-	case core.ErrUnauthorized:
-		return http.StatusUnauthorized
-	case core.ErrPermissionDenied:
-		return http.StatusForbidden
-	case core.ErrNotFound:
+	case core.ErrUnknownChannel, core.ErrNotFound:
 		return http.StatusNotFound
-	case core.ErrTooManyRequests:
-		return http.StatusTooManyRequests
-	case core.ErrNotAvailable:
-		return http.StatusNotImplemented
+	case core.ErrBadRequest, core.ErrNotAvailable:
+		return http.StatusBadRequest
+	case core.ErrUnrecoverablePos:
+		return http.StatusRequestedRangeNotSatisfiable
 	}
-	return http.StatusBadRequest
+	return http.StatusInternalServerError
 }
 
 // legacyCommand is one line of the legacy /api envelope.

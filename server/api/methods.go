@@ -152,29 +152,66 @@ func (h *Handler) history(ctx context.Context, req *HistoryRequest) (*HistoryRes
 	return h.exec.History(ctx, req)
 }
 
-// batchRequest is the batch method's params.
+// batchRequest is the batch method's params. A command is Centrifugo v6's
+// {"publish":{...}}, one key naming the method; {"method":"publish",
+// "params":{...}} is read as well.
 type batchRequest struct {
-	Commands []struct {
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-	} `json:"commands"`
-	Parallel bool `json:"parallel,omitempty"`
+	Commands []map[string]json.RawMessage `json:"commands"`
+	Parallel bool                         `json:"parallel,omitempty"`
 }
 
+// batchResult is written as Centrifugo writes it, without a result
+// wrapper: {"replies":[{"publish":{...}},{"error":{...}}]}, and {} for no
+// commands.
 type batchResult struct {
-	Replies []reply `json:"replies"`
+	Replies []batchReply `json:"replies,omitempty"`
+}
+
+func (*batchResult) unwrapped() {}
+
+// batchReply is {"<method>": result} or {"error": ...}.
+type batchReply struct {
+	method string
+	rep    reply
+}
+
+func (r batchReply) MarshalJSON() ([]byte, error) {
+	if r.rep.Error != nil {
+		return json.Marshal(struct {
+			Error *core.Error `json:"error"`
+		}{r.rep.Error})
+	}
+	return json.Marshal(map[string]any{r.method: r.rep.Result})
+}
+
+// command returns a batch command's method and params.
+func command(c map[string]json.RawMessage) (string, json.RawMessage) {
+	if raw, ok := c["method"]; ok {
+		var name string
+		if json.Unmarshal(raw, &name) != nil {
+			return "", nil
+		}
+		return name, c["params"]
+	}
+	if len(c) != 1 {
+		return "", nil
+	}
+	for name, params := range c {
+		return name, params
+	}
+	return "", nil
 }
 
 func (h *Handler) batch(ctx context.Context, req *batchRequest) (*batchResult, error) {
-	res := &batchResult{Replies: make([]reply, len(req.Commands))}
+	res := &batchResult{Replies: make([]batchReply, len(req.Commands))}
 	run := func(i int) {
-		c := req.Commands[i]
-		m, ok := h.methods[c.Method]
-		if !ok || c.Method == "batch" {
-			res.Replies[i] = reply{Error: core.ErrNotFound.Err()}
+		name, params := command(req.Commands[i])
+		res.Replies[i].method = name
+		m, ok := h.methods[name]
+		if !ok || name == "batch" {
+			res.Replies[i].rep = reply{Error: core.ErrNotFound.Err()}
 			return
 		}
-		params := c.Params
 		if len(params) == 0 || string(params) == "null" {
 			params = []byte("{}")
 		}
@@ -182,7 +219,7 @@ func (h *Handler) batch(ctx context.Context, req *batchRequest) (*batchResult, e
 		if err != nil && isBadBody(err) {
 			err = core.ErrBadRequest.Err()
 		}
-		res.Replies[i] = h.toReply(r, err)
+		res.Replies[i].rep = h.toReply(r, err)
 	}
 	if !req.Parallel {
 		for i := range req.Commands {
