@@ -73,10 +73,24 @@ func copyDisconnect(d *core.Disconnect) *core.Disconnect {
 	return &c
 }
 
+// applyPing counts a ping. Pings in a row share one log entry ("{} ×N",
+// at the time of the last), so that a quiet channel's pings do not push
+// its publications out of the bounded log.
 func (m *Model) applyPing(at time.Time) {
 	m.conn.pings++
 	m.conn.lastPing, m.conn.lastFrame = at, at
-	m.add(&entry{at: at, kind: "ping", summary: "{}"})
+	list := m.log
+	if m.paused {
+		list = m.pending
+	}
+	if n := len(list); n > 0 && list[n-1].kind == "ping" {
+		e := list[n-1]
+		e.pings++
+		e.at, e.summary = at, "{} ×"+strconv.Itoa(e.pings)
+		e.lines, e.search = nil, "" // drawn and searched anew
+		return
+	}
+	m.add(&entry{at: at, kind: "ping", summary: "{}", pings: 1})
 }
 
 func (m *Model) applyPush(ev Event, at time.Time) {

@@ -16,6 +16,7 @@ type entry struct {
 	offset    uint64
 	recovered bool
 	loud      bool
+	pings     int // pings this entry stands for (kind "ping")
 	summary   string
 	data      []byte
 	raw       []byte

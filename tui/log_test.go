@@ -185,3 +185,30 @@ func TestFilterSearchesRawFrame(t *testing.T) {
 		t.Errorf("filter over the raw frame: %d shown", len(m.shown))
 	}
 }
+
+// TestPingsInARowShareAnEntry: a quiet channel's pings do not push its
+// publications out of the bounded log; pings in a row are one entry that
+// counts them.
+func TestPingsInARowShareAnEntry(t *testing.T) {
+	t.Parallel()
+	evs := []Event{connect(t0, "news")}
+	for i := range 3 {
+		evs = append(evs, pub(t0.Add(time.Duration(i+1)*time.Second), "news", uint64(i+1), `{"important":`+strconv.Itoa(i)+`}`))
+	}
+	for i := range 50 {
+		evs = append(evs, ping(t0.Add(time.Duration(10+25*i)*time.Second)))
+	}
+	m := model(t, Options{Buffer: 6}, 100, 30, evs...)
+	if m.dropped != 0 || len(m.log) != 5 {
+		t.Fatalf("log of %d entries, %d dropped; want connect, 3 publications and 1 ping entry", len(m.log), m.dropped)
+	}
+	if last := m.log[4]; last.kind != "ping" || last.summary != "{} ×50" {
+		t.Errorf("ping entry %q %q", last.kind, last.summary)
+	}
+	m = keys(t, m, "p") // show pings
+	mustContain(t, screen(m), `{"important":0}`, "{} ×50", "pings 50")
+	m = feed(t, m, pub(t0.Add(time.Hour), "news", 4, `{}`), ping(t0.Add(time.Hour+time.Second)))
+	if n := len(m.log); n != 6 || m.log[n-1].summary != "{}" {
+		t.Errorf("a ping after a publication starts a new entry: %d entries, last %q", n, m.log[n-1].summary)
+	}
+}
