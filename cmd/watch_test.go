@@ -522,3 +522,26 @@ func TestWatchStderrShowsServerControlsEscaped(t *testing.T) {
 		t.Errorf("stderr lacks the escaped reason:\n%s", stderr)
 	}
 }
+
+// TestWatchFullScreenWarnsBeforeReconnecting: when pings stop, the screen
+// warns that nothing arrives before the client gives up and reconnects.
+func TestWatchFullScreenWarnsBeforeReconnecting(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, `{"connect":{"client":"c1","version":"0.0.0","subs":{"#test_user":{}},"ping":1,"session":"s1"}}`)
+		drain(ws) // and no pings
+	})
+	keys, typing := io.Pipe()
+	defer typing.Close()
+	e := newTestEnv(t)
+	e.outTTY, e.inTTY, e.stdin = true, true, keys
+	w := e.start(t.Context(), "", "watch", "--server", url, "--token", "t")
+	w.out.waitFor(t, "nothing received")
+	if strings.Contains(w.out.String(), "reconnecting") {
+		t.Errorf("reconnected before warning:\n%s", w.out)
+	}
+	if _, err := typing.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t).expect(t, ExitOK)
+}

@@ -51,7 +51,9 @@ func runWatchTUI(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *w
 		User:      opts.User,
 		Requested: opts.Subs,
 		Buffer:    opts.Buffer,
-		PingGrace: client.DefaultLivenessGrace,
+		// Warn halfway through the client's own grace: at the full grace
+		// the client reconnects, and the warning would never show.
+		PingGrace: client.DefaultLivenessGrace / 2,
 	})
 	cancel()
 	_ = conn.Close()
