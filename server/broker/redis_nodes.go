@@ -10,7 +10,8 @@ import (
 
 // The node registry lives on the first Redis: a set of node ids and, per
 // node, a key holding its NodeInfo as JSON with a TTL of three heartbeats.
-// A node whose key expired is gone; readers drop its id from the set.
+// A node whose key expired is gone; every heartbeat (and every reader)
+// drops such ids from the set, and the set expires with the last node.
 // Channel counts travel in the heartbeat, so the API's channels method
 // answers from Redis in one round trip without asking other nodes; the
 // price is a heartbeat that grows with the node's channels, and counts up
@@ -37,6 +38,9 @@ func (r *Redis) heartbeat(ctx context.Context) {
 		if err := r.announce(ctx); err != nil && ctx.Err() == nil {
 			r.opts.Log.Warn("node heartbeat failed", "error", err.Error())
 		}
+		if err := r.prune(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Log.Warn("node registry cleanup failed", "error", err.Error())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -56,10 +60,19 @@ func (r *Redis) announce(ctx context.Context) error {
 	pipe := sh.client.Pipeline()
 	pipe.Set(ctx, r.keys.node(r.uid), data, r.nodeTTL())
 	pipe.SAdd(ctx, r.keys.nodes(), r.uid)
+	pipe.Expire(ctx, r.keys.nodes(), r.nodeTTL())
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("announce node to redis %s: %w", sh.addr, err)
 	}
 	return nil
+}
+
+// prune drops the ids of nodes whose heartbeat expired from the registry.
+func (r *Redis) prune(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.opTimeout())
+	defer cancel()
+	_, err := r.others(ctx)
+	return err
 }
 
 // unregister removes this node from the registry at Close.
@@ -80,12 +93,21 @@ func (r *Redis) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	if err := r.live(); err != nil {
 		return nil, err
 	}
+	rest, err := r.others(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append([]NodeInfo{r.describe()}, rest...), nil
+}
+
+// others returns the other live nodes, by name and id, and drops the ids
+// of nodes whose heartbeat expired from the registry.
+func (r *Redis) others(ctx context.Context) ([]NodeInfo, error) {
 	sh := r.shards[0]
 	ids, err := sh.client.SMembers(ctx, r.keys.nodes()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list nodes in redis %s: %w", sh.addr, err)
 	}
-	out := []NodeInfo{r.describe()}
 	var others []string
 	for _, id := range ids {
 		if id != r.uid {
@@ -93,7 +115,7 @@ func (r *Redis) Nodes(ctx context.Context) ([]NodeInfo, error) {
 		}
 	}
 	if len(others) == 0 {
-		return out, nil
+		return nil, nil
 	}
 	keys := make([]string, len(others))
 	for i, id := range others {
@@ -124,5 +146,5 @@ func (r *Redis) Nodes(ctx context.Context) ([]NodeInfo, error) {
 		}
 		return rest[i].UID < rest[j].UID
 	})
-	return append(out, rest...), nil
+	return rest, nil
 }

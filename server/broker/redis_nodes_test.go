@@ -93,6 +93,29 @@ func TestRedisNodes(t *testing.T) {
 	waitNodes(t, a, `["a","b","c"]`)
 	waitNodes(t, a, `["a","b"]`)
 
+	// An id whose node key is gone leaves the registry with the next
+	// heartbeat, without a reader; the registry expires with its nodes.
+	if err := admin.SAdd(ctx, opts.Prefix+".nodes", "crashed").Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, err := admin.SIsMember(ctx, opts.Prefix+".nodes", "crashed").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !left {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a crashed node's id stays in the registry")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ttl, err := admin.TTL(ctx, opts.Prefix+".nodes").Result(); err != nil || ttl <= 0 {
+		t.Fatalf("registry TTL %v %v, want one", ttl, err)
+	}
+
 	// A node that closes leaves at once.
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
