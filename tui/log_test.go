@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func TestFilterByTextOrChannel(t *testing.T) {
@@ -211,4 +213,38 @@ func TestPingsInARowShareAnEntry(t *testing.T) {
 	if n := len(m.log); n != 6 || m.log[n-1].summary != "{}" {
 		t.Errorf("a ping after a publication starts a new entry: %d entries, last %q", n, m.log[n-1].summary)
 	}
+}
+
+// TestKeysThatArriveTogether: keys that come in one message (a slow link)
+// act one by one; q among them quits.
+func TestKeysThatArriveTogether(t *testing.T) {
+	t.Parallel()
+	m := model(t, Options{}, 100, 30, connect(t0, "a"))
+	m = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("ppp")})
+	if !m.showPings {
+		t.Error(`"ppp" did not toggle pings three times`)
+	}
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("qq")})
+	if cmd == nil || !quits(cmd) {
+		t.Error(`"qq" did not quit`)
+	}
+	m = update(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/ab")})
+	if !m.filtering || m.input.Value() != "ab" {
+		t.Errorf(`"/ab": filtering %v, input %q`, m.filtering, m.input.Value())
+	}
+}
+
+// quits reports whether cmd (or a command it batches) quits the program.
+func quits(cmd tea.Cmd) bool {
+	switch msg := cmd().(type) {
+	case tea.QuitMsg:
+		return true
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if c != nil && quits(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
