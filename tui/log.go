@@ -146,6 +146,12 @@ func (m *Model) scroll() {
 	}
 	if m.top != m.sel {
 		m.skip = 0
+		// Rows left empty under the last entry while the entry above top
+		// is too tall to fit whole: show its bottom lines in them.
+		if rest := m.span(m.top, n-1, h); m.top > 0 && rest < h {
+			m.top--
+			m.skip = len(m.lines(m.shown[m.top])) - (h - rest)
+		}
 		return
 	}
 	m.skip = min(max(m.skip, 0), max(len(m.lines(m.shown[m.sel]))-h, 0))

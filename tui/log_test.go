@@ -248,3 +248,24 @@ func quits(cmd tea.Cmd) bool {
 	}
 	return false
 }
+
+// TestPaneStaysFullUnderATallEntry: with a tall expanded entry above a few
+// short ones, the pane shows the tall entry's last lines rather than
+// leaving rows empty.
+func TestPaneStaysFullUnderATallEntry(t *testing.T) {
+	t.Parallel()
+	data, _ := json.Marshal(map[string]any{"items": make([]int, 40)})
+	m := model(t, Options{}, 80, 24, connect(t0, "a"), pub(t0, "a", 1, string(data)))
+	m = keys(t, m, "enter")
+	m = feed(t, m, pub(t0.Add(time.Second), "a", 2, `{"n":2}`), pub(t0.Add(2*time.Second), "a", 3, `{"n":3}`),
+		pub(t0.Add(3*time.Second), "a", 4, `{"n":4}`))
+	m = keys(t, m, "end")
+	h := m.layout().log
+	body := m.body(h)
+	if len(body) != h {
+		t.Fatalf("the pane shows %d of %d rows:\n%s", len(body), h, strings.Join(body, "\n"))
+	}
+	s := screen(m)
+	mustContain(t, s, `{"n":4}`, `  ]`)
+	mustNotContain(t, s, `"items": [`)
+}
