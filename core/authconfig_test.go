@@ -21,6 +21,7 @@ func TestAuthConfigErrorsNameTheirKey(t *testing.T) {
 		{"connect proxy without host", `{"proxy_connect_endpoint":"http://"}`, "proxy_connect_endpoint", nil},
 		{"refresh proxy relative", `{"proxy_refresh_endpoint":"/refresh"}`, "proxy_refresh_endpoint", nil},
 		{"header with a colon", `{"proxy_http_headers":["X-A:"]}`, "proxy_http_headers", []string{"X-A:"}},
+		{"previous secret without a current one", `{"token_hmac_previous_secret_key":"old"}`, "token_hmac_previous_secret_key", []string{"token_hmac_secret_key"}},
 		{"emulated header with a space", `{"proxy_emulated_headers":["X A"]}`, "proxy_emulated_headers", []string{"X A"}},
 		{"single connection without personal channel", `{"client_user_personal_single_connection":true}`, "client_user_personal_single_connection", []string{"user_subscribe_to_personal"}},
 		{"single connection without presence", `{"client_user_personal_single_connection":true,"user_subscribe_to_personal":true}`, "client_user_personal_single_connection", []string{"presence"}},

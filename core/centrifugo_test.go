@@ -181,6 +181,10 @@ func TestCentrifugoKeysMapLikeFlatKeys(t *testing.T) {
 				mustSet(t, tree, "channel.without_namespace.history_size", 3.0)
 				mustSet(t, tree, "channel.without_namespace.history_ttl", "7s")
 			}
+			if key == "token_hmac_previous_secret_key" {
+				flatRaw["token_hmac_secret_key"] = "current"
+				mustSet(t, tree, "client.token.hmac_secret_key", "current")
+			}
 			if key == "client_user_personal_single_connection" {
 				flatRaw["user_subscribe_to_personal"], flatRaw["presence"] = true, true
 				mustSet(t, tree, "client.subscribe_to_user_personal_channel.enabled", true)

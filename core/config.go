@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -214,6 +215,9 @@ func (c *Config) Validate() error {
 			add(keyErr(k.key, "must not be negative"))
 		}
 	}
+	if c.TokenHMACPreviousSecretKey != "" && c.TokenHMACSecretKey == "" {
+		add(keyErr("token_hmac_previous_secret_key", "needs token_hmac_secret_key: the previous secret is the one being rotated out"))
+	}
 	if c.TokenHMACPreviousSecretKeyValidUntil < 0 {
 		add(keyErr("token_hmac_previous_secret_key_valid_until", "must not be negative (a Unix time in seconds, 0 for no end)"))
 	}
@@ -299,6 +303,14 @@ func (c *Config) SecurityCheck() (warnings []string, err error) {
 	hasKey := c.TokenHMACSecretKey != "" || c.TokenRSAPublicKey != "" || c.TokenECDSAPublicKey != "" || c.TokenJWKSPublicEndpoint != ""
 	if !hasKey && c.ProxyConnectEndpoint == "" && !c.AllowAnonymousConnect && !c.ClientInsecure {
 		return nil, keyErr("token_hmac_secret_key", "no token key is configured, so no client could connect: set token_hmac_secret_key (or token_rsa_public_key, token_ecdsa_public_key, token_jwks_public_endpoint), proxy_connect_endpoint, or client_insecure for local development")
+	}
+	if c.TokenJWKSPublicEndpoint != "" {
+		for key, v := range map[string]string{"token_hmac_secret_key": c.TokenHMACSecretKey, "token_rsa_public_key": c.TokenRSAPublicKey, "token_ecdsa_public_key": c.TokenECDSAPublicKey} {
+			if v != "" {
+				warnings = append(warnings, key+" is ignored: with token_jwks_public_endpoint set, only the JWKS keys verify tokens (as in Centrifugo)")
+			}
+		}
+		sort.Strings(warnings)
 	}
 	if c.ClientInsecure {
 		warnings = append(warnings, "client_insecure is on: connections need no valid token and may subscribe to any public channel; never use this in production")

@@ -498,6 +498,8 @@ func TestSecurityCheck(t *testing.T) {
 		{"proxy is a way to connect", `{"proxy_connect_endpoint":"http://127.0.0.1:1/connect","api_key":"k"}`, false, nil},
 		{"anonymous is a way to connect", `{"allow_anonymous_connect_without_token":true,"api_key":"k"}`, false, nil},
 		{"jwks is a key", `{"token_jwks_public_endpoint":"http://127.0.0.1:1/jwks","api_key":"k"}`, false, nil},
+		{"static keys next to a jwks are ignored", `{"token_jwks_public_endpoint":"http://127.0.0.1:1/jwks","token_hmac_secret_key":"s","api_key":"k"}`, false,
+			[]string{"token_hmac_secret_key is ignored: with token_jwks_public_endpoint set"}},
 		{"insecure modes warn", `{"client_insecure":true,"api_insecure":true}`, false, []string{"client_insecure", "api_insecure"}},
 	}
 	for _, tc := range tests {

@@ -610,7 +610,8 @@ func TestVerifyConnectTokenKeyFunc(t *testing.T) {
 		return nil, errors.New("unknown kid " + kid)
 	}
 	jwks := &TokenKeys{KeyFunc: keyFunc}
-	withFallback := &TokenKeys{KeyFunc: keyFunc, RSA: &fallbackRSA.PublicKey}
+	// With a key set, only its keys verify tokens (as in Centrifugo).
+	withStatic := &TokenKeys{KeyFunc: keyFunc, RSA: &fallbackRSA.PublicKey, HMAC: [][]byte{[]byte("secret")}}
 	claims := jwt.MapClaims{"sub": "42"}
 	signKid := func(m jwt.SigningMethod, key any, kid string) string {
 		tok := jwt.NewWithClaims(m, claims)
@@ -633,7 +634,9 @@ func TestVerifyConnectTokenKeyFunc(t *testing.T) {
 		{"unknown kid", jwks, signKid(jwt.SigningMethodRS256, rsaKey, "nope"), ErrTokenInvalid},
 		{"kid naming a key of another type", jwks, signKid(jwt.SigningMethodRS256, rsaKey, "ec"), ErrTokenInvalid},
 		{"HS256 refused with only a key set", jwks, signKid(jwt.SigningMethodHS256, []byte("secret"), "rsa"), ErrTokenInvalid},
-		{"unknown kid falls back to the RSA key", withFallback, signKid(jwt.SigningMethodRS256, fallbackRSA, "nope"), nil},
+		{"no falling back to a static RSA key", withStatic, signKid(jwt.SigningMethodRS256, fallbackRSA, "nope"), ErrTokenInvalid},
+		{"no HMAC secret next to a key set", withStatic, signKid(jwt.SigningMethodHS256, []byte("secret"), "rsa"), ErrTokenInvalid},
+		{"the key set next to static keys", withStatic, signKid(jwt.SigningMethodRS256, rsaKey, "rsa"), nil},
 		{"EdDSA without a key set", hmacKeys("secret"), signKid(jwt.SigningMethodEdDSA, edPriv, "ed"), ErrTokenInvalid},
 	}
 	for _, tc := range tests {

@@ -21,8 +21,17 @@ const (
 	KeyJWKS         TokenKey = "token_jwks_public_endpoint"
 )
 
-// allows reports whether alg's key is configured.
+// allows reports whether alg's key is configured. With a JWKS (KeyFunc)
+// only its keys verify tokens, as in Centrifugo: no HMAC secret, no static
+// RSA or ECDSA key.
 func (k *TokenKeys) allows(alg string) bool {
+	if k.KeyFunc != nil {
+		switch alg {
+		case "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA":
+			return true
+		}
+		return false
+	}
 	switch alg {
 	case "HS256", "HS384", "HS512":
 		return len(k.HMAC) > 0
@@ -70,15 +79,16 @@ func (k *TokenKeys) key(i int, method jwt.SigningMethod, kid string) (any, Token
 	return nil, "", fmt.Errorf("algorithm %s not allowed", method.Alg())
 }
 
-// publicKey picks an RSA or ECDSA key: the JWKS key for the token's
-// algorithm and kid when there is one, else the configured key named name.
+// publicKey picks an RSA or ECDSA key: with a JWKS the set's key for the
+// token's algorithm and kid (and no other), else the configured key named
+// name.
 func (k *TokenKeys) publicKey(method jwt.SigningMethod, kid string, configured crypto.PublicKey, name TokenKey) (any, TokenKey, error) {
 	if k.KeyFunc != nil {
-		if key, err := k.KeyFunc(method.Alg(), kid); err == nil {
-			return key, KeyJWKS, nil
-		} else if configured == nil {
+		key, err := k.KeyFunc(method.Alg(), kid)
+		if err != nil {
 			return nil, "", err
 		}
+		return key, KeyJWKS, nil
 	}
 	if configured == nil {
 		return nil, "", fmt.Errorf("no %s configured", name)

@@ -108,7 +108,9 @@ func tamper(t *testing.T, tok string) string {
 
 // TestTokenKinds connects with a token of every kind, valid and tampered:
 // HMAC with the current and the previous secret, RSA and ECDSA public keys
-// from the configuration, and RSA, ECDSA and Ed25519 keys from a JWKS.
+// from the configuration, and RSA, ECDSA and Ed25519 keys from a JWKS. With
+// a JWKS configured only its keys verify tokens, as in Centrifugo: the
+// same static keys configured next to it are not used.
 func TestTokenKinds(t *testing.T) {
 	t.Parallel()
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -125,10 +127,11 @@ func TestTokenKinds(t *testing.T) {
 	edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	keys := newJWKSServer(t)
 	keys.serve(t, map[string]crypto.PublicKey{"rsa": &jwksRSA.PublicKey, "p384": &p384.PublicKey, "p521": &p521.PublicKey, "ed": edPub})
-	ts := startServer(t, `"token_hmac_previous_secret_key":"old-secret",`+
-		`"token_rsa_public_key":`+jsonString(publicPEM(t, &rsaKey.PublicKey))+`,`+
-		`"token_ecdsa_public_key":`+jsonString(publicPEM(t, &p256.PublicKey))+`,`+
-		`"token_jwks_public_endpoint":`+jsonString(keys.url), server.WithClock(clock()))
+	static := `"token_hmac_previous_secret_key":"old-secret",` +
+		`"token_rsa_public_key":` + jsonString(publicPEM(t, &rsaKey.PublicKey)) + `,` +
+		`"token_ecdsa_public_key":` + jsonString(publicPEM(t, &p256.PublicKey))
+	tsStatic := startServer(t, static, server.WithClock(clock()))
+	tsJWKS := startServer(t, static+`,"token_jwks_public_endpoint":`+jsonString(keys.url), server.WithClock(clock()))
 
 	sign := func(method jwt.SigningMethod, key any, kid string) string {
 		tok, err := core.Sign(method, key, core.TokenOptions{User: "42", TTL: time.Hour, Now: fixedNow, KeyID: kid})
@@ -139,37 +142,46 @@ func TestTokenKinds(t *testing.T) {
 	}
 	type tokenCase struct {
 		name  string
+		ts    *testServer
 		token string
 		ok    bool
 	}
 	var tests []tokenCase
-	add := func(name, tok string) {
-		tests = append(tests, tokenCase{name, tok, true}, tokenCase{name + " tampered", tamper(t, tok), false})
+	add := func(name string, ts *testServer, tok string) {
+		tests = append(tests, tokenCase{name, ts, tok, true}, tokenCase{name + " tampered", ts, tamper(t, tok), false})
 	}
-	add("HS256", sign(jwt.SigningMethodHS256, []byte(testSecret), ""))
-	add("HS384", sign(jwt.SigningMethodHS384, []byte(testSecret), ""))
-	add("HS512", sign(jwt.SigningMethodHS512, []byte(testSecret), ""))
-	add("HS256 previous secret", sign(jwt.SigningMethodHS256, []byte("old-secret"), ""))
-	add("RS256 config key", sign(jwt.SigningMethodRS256, rsaKey, ""))
-	add("RS384 config key", sign(jwt.SigningMethodRS384, rsaKey, ""))
-	add("RS512 config key", sign(jwt.SigningMethodRS512, rsaKey, ""))
-	add("ES256 config key", sign(jwt.SigningMethodES256, p256, ""))
-	add("RS256 JWKS", sign(jwt.SigningMethodRS256, jwksRSA, "rsa"))
-	add("ES384 JWKS", sign(jwt.SigningMethodES384, p384, "p384"))
-	add("ES512 JWKS", sign(jwt.SigningMethodES512, p521, "p521"))
-	add("EdDSA JWKS", sign(jwt.SigningMethodEdDSA, edKey, "ed"))
+	staticTokens := []struct{ name, token string }{
+		{"HS256", sign(jwt.SigningMethodHS256, []byte(testSecret), "")},
+		{"HS384", sign(jwt.SigningMethodHS384, []byte(testSecret), "")},
+		{"HS512", sign(jwt.SigningMethodHS512, []byte(testSecret), "")},
+		{"HS256 previous secret", sign(jwt.SigningMethodHS256, []byte("old-secret"), "")},
+		{"RS256 config key", sign(jwt.SigningMethodRS256, rsaKey, "")},
+		{"RS384 config key", sign(jwt.SigningMethodRS384, rsaKey, "")},
+		{"RS512 config key", sign(jwt.SigningMethodRS512, rsaKey, "")},
+		{"ES256 config key", sign(jwt.SigningMethodES256, p256, "")},
+		{"RS256 config key with an unknown kid", sign(jwt.SigningMethodRS256, rsaKey, "nope")},
+	}
+	for _, st := range staticTokens {
+		add(st.name, tsStatic, st.token)
+		tests = append(tests, tokenCase{st.name + " next to a JWKS", tsJWKS, st.token, false})
+	}
+	add("RS256 JWKS", tsJWKS, sign(jwt.SigningMethodRS256, jwksRSA, "rsa"))
+	add("ES384 JWKS", tsJWKS, sign(jwt.SigningMethodES384, p384, "p384"))
+	add("ES512 JWKS", tsJWKS, sign(jwt.SigningMethodES512, p521, "p521"))
+	add("EdDSA JWKS", tsJWKS, sign(jwt.SigningMethodEdDSA, edKey, "ed"))
 	tests = append(tests,
-		tokenCase{"HS256 unknown secret", sign(jwt.SigningMethodHS256, []byte("other"), ""), false},
-		tokenCase{"EdDSA unknown kid", sign(jwt.SigningMethodEdDSA, edKey, "nope"), false},
-		tokenCase{"EdDSA without kid", sign(jwt.SigningMethodEdDSA, edKey, ""), false},
-		tokenCase{"ES384 kid of another curve", sign(jwt.SigningMethodES384, p384, "p521"), false},
-		tokenCase{"RS256 JWKS key under the config key's name", sign(jwt.SigningMethodRS256, jwksRSA, ""), false},
-		tokenCase{"none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, ""), false},
+		tokenCase{"HS256 unknown secret", tsStatic, sign(jwt.SigningMethodHS256, []byte("other"), ""), false},
+		tokenCase{"EdDSA unknown kid", tsJWKS, sign(jwt.SigningMethodEdDSA, edKey, "nope"), false},
+		tokenCase{"EdDSA without kid", tsJWKS, sign(jwt.SigningMethodEdDSA, edKey, ""), false},
+		tokenCase{"EdDSA without a JWKS", tsStatic, sign(jwt.SigningMethodEdDSA, edKey, "ed"), false},
+		tokenCase{"ES384 kid of another curve", tsJWKS, sign(jwt.SigningMethodES384, p384, "p521"), false},
+		tokenCase{"RS256 JWKS key under the config key's name", tsStatic, sign(jwt.SigningMethodRS256, jwksRSA, ""), false},
+		tokenCase{"none", tsJWKS, sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, ""), false},
 	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			conn, first := ts.connect(`{"token":"` + tc.token + `"}`)
+			conn, first := tc.ts.connect(`{"token":"` + tc.token + `"}`)
 			if tc.ok {
 				if !strings.HasPrefix(first, `{"connect":`) || !strings.Contains(first, `"#42":{}`) {
 					t.Fatalf("connect push %s", first)
