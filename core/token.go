@@ -298,6 +298,11 @@ func UnverifiedCredentials(token string, now time.Time) (*Credentials, error) {
 	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
+	// Not verified, but timed: an expired (or not yet valid) token is
+	// expired, 3005, as a verified one would be.
+	if err := jwt.NewValidator(jwt.WithTimeFunc(func() time.Time { return now })).Validate(claims); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTokenExpired, err)
+	}
 	return credentials(claims, now)
 }
 

@@ -666,6 +666,10 @@ func TestUnverifiedCredentials(t *testing.T) {
 			t.Errorf("%q: err = %v", bad, err)
 		}
 	}
+	expired := signClaims(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, jwt.MapClaims{"sub": "admin", "exp": 1})
+	if _, err := UnverifiedCredentials(expired, tokenNow()); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("expired token: err = %v, want expired", err)
+	}
 }
 
 // Pooled HMAC states belong to the secret they were keyed with: a secret

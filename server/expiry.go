@@ -49,8 +49,13 @@ func (st *sessionState) close() {
 	}
 }
 
-// ceilSeconds rounds a positive duration up to whole seconds.
-func ceilSeconds(d time.Duration) uint32 { return uint32((d + time.Second - 1) / time.Second) }
+// ceilSeconds rounds a duration up to whole seconds; none is 0.
+func ceilSeconds(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	return uint32((d + time.Second - 1) / time.Second)
+}
 
 // startExpiry arms the expiry of a connecting session and fills in expires
 // and ttl of its connect push. With a refresh proxy the server refreshes the
