@@ -94,6 +94,12 @@ func (s *Set) Key(alg, kid string) (crypto.PublicKey, error) {
 	}
 	s.mu.Lock()
 	for {
+		now := s.opts.Now()
+		_, ok := s.keys[kid]
+		stale := s.fetched.IsZero() || now.Sub(s.fetched) >= s.opts.MaxAge
+		if ok && !stale {
+			break // no wait for a fetch that another kid started
+		}
 		if s.fetching != nil {
 			wait := s.fetching
 			s.mu.Unlock()
@@ -101,10 +107,7 @@ func (s *Set) Key(alg, kid string) (crypto.PublicKey, error) {
 			s.mu.Lock()
 			continue
 		}
-		now := s.opts.Now()
-		_, ok := s.keys[kid]
-		stale := s.fetched.IsZero() || now.Sub(s.fetched) >= s.opts.MaxAge
-		if (ok && !stale) || (!s.tried.IsZero() && now.Sub(s.tried) < s.opts.MinInterval) {
+		if !s.tried.IsZero() && now.Sub(s.tried) < s.opts.MinInterval {
 			break
 		}
 		s.fetching = make(chan struct{})

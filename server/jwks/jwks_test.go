@@ -274,3 +274,52 @@ func TestJWKRoundTripAndThumbprint(t *testing.T) {
 		t.Errorf("thumbprint = %s", tp)
 	}
 }
+
+// TestKnownKidDoesNotWaitForAFetch: while a fetch for an unknown kid hangs
+// on a slow endpoint, a lookup of a cached, fresh kid answers at once: made-up
+// kids cannot hold every sign-in up.
+func TestKnownKidDoesNotWaitForAFetch(t *testing.T) {
+	t.Parallel()
+	a := ecKey(t, elliptic.P256())
+	body, _ := json.Marshal(jwks.SetJSON{Keys: []jwks.JWK{jwk(t, &a.PublicKey, "a", "ES256")}})
+	hold := make(chan struct{})
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fetches.Add(1) > 1 {
+			<-hold
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	defer close(hold)
+	s := jwks.New(srv.URL, jwks.Options{MaxAge: time.Hour, MinInterval: time.Nanosecond})
+	defer s.Close()
+	if _, err := s.Key("ES256", "a"); err != nil {
+		t.Fatal(err)
+	}
+	unknown := make(chan error, 1)
+	go func() {
+		_, err := s.Key("ES256", "made-up")
+		unknown <- err
+	}()
+	for fetches.Load() < 2 { // the second fetch hangs
+		time.Sleep(time.Millisecond)
+	}
+	known := make(chan error, 1)
+	go func() {
+		_, err := s.Key("ES256", "a")
+		known <- err
+	}()
+	select {
+	case err := <-known:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second): // the hanging fetch gives up after DefaultTimeout, 5 s
+		t.Fatal("a cached kid waited for the fetch of an unknown one")
+	}
+	hold <- struct{}{}
+	if err := <-unknown; !errors.Is(err, jwks.ErrUnknownKey) {
+		t.Fatalf("made-up kid: %v", err)
+	}
+}
