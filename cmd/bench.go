@@ -75,9 +75,9 @@ per million deliveries from /proc; with an API key, every numeric field of the
 API info result. A table on a terminal, JSON with --json or when stdout is not
 a terminal; progress on stderr.
 
-Exit codes: 0 when the run completes, 1 when a message was lost (unless
---allow-loss), no connection succeeded or the run was interrupted, 4 when
-the API refused the key.`,
+Exit codes: 0 when the run completes, 1 when a connection or a publish
+failed, a message was lost (unless --allow-loss) or the run was interrupted,
+4 when the API refused the key.`,
 		Example: `  uniws bench --conns 1000 --messages 1000
   uniws bench --conns 1000 --rate 20 --messages 600 --pid $(pgrep -x uniws)
   uniws bench --conns 10000 --messages 0 --hold 5s --pid 1234 --json
@@ -164,6 +164,13 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 		return errors.New("bench interrupted")
 	case rep.Connect.Connected == 0:
 		return fmt.Errorf("bench: no connection succeeded (%d failed)", rep.Connect.Failed)
+	case rep.Connect.Failed > 0:
+		// The per-connection figures would describe another load.
+		return fmt.Errorf("bench: %d of %d connections failed", rep.Connect.Failed, rep.Connect.Attempted)
+	case rep.Publish != nil && rep.Publish.Failed > 0:
+		// Failed publishes are not expected anywhere, so "0 lost" would
+		// hide them.
+		return fmt.Errorf("bench: %d of %d publishes failed", rep.Publish.Failed, rep.Publish.Failed+rep.Publish.Published)
 	case rep.Delivery != nil && rep.Delivery.Lost > 0 && !opts.AllowLoss:
 		return fmt.Errorf("bench: %d of %d deliveries lost (--allow-loss exits 0)", rep.Delivery.Lost, rep.Delivery.Expected)
 	}

@@ -170,6 +170,7 @@ func TestBenchExitCodes(t *testing.T) {
 	t.Parallel()
 	ws, api := fakeServer(t, http.StatusOK)
 	_, refusing := fakeServer(t, http.StatusUnauthorized)
+	_, failing := fakeServer(t, http.StatusServiceUnavailable)
 	base := []string{"bench", "--server", ws, "--token", "t", "--conns", "2", "--messages", "3", "--drain-timeout", "50ms", "--json"}
 	tests := []struct {
 		name string
@@ -181,6 +182,9 @@ func TestBenchExitCodes(t *testing.T) {
 		{"loss allowed", append(base, "--api", api, "--allow-loss"), ExitOK, `"process.rss": 123`},
 		{"auth refused", append(base, "--api", refusing), ExitAuth, `"published": 0`},
 		{"connect only", append(base, "--api", api, "--messages", "0"), ExitOK, `"connected": 2`},
+		// Failed publishes are not "0 lost", even with --allow-loss.
+		{"publishes failed", append(base, "--api", failing, "--allow-loss"), ExitError, `"failed": 3`},
+		{"auth refused without publishing", append(base, "--api", refusing, "--messages", "0"), ExitAuth, `"connected": 2`},
 		{"no conns", []string{"bench", "--conns", "0"}, ExitUsage, ""},
 		{"token and user", []string{"bench", "--token", "t", "--user", "u"}, ExitUsage, ""},
 		{"small payload", []string{"bench", "--payload", "10"}, ExitUsage, ""},

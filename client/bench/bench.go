@@ -159,6 +159,7 @@ type runner struct {
 	notes    []string
 
 	attempted, failed atomic.Int64
+	authErr           error // the API refused the key on an info call
 }
 
 // Run performs one benchmark: connect, hold, publish and drain, then close
@@ -201,6 +202,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.closeAll()
 	r.collect()
 	r.rep.Interrupted = ctx.Err() != nil
+	if runErr == nil {
+		r.mu.Lock()
+		runErr = r.authErr
+		r.mu.Unlock()
+	}
 	return r.rep, runErr
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
@@ -55,6 +56,13 @@ func (r *runner) infoNow(ctx context.Context) []map[string]float64 {
 	info, err := nodeInfo(ctx, r.cfg.API)
 	if err != nil {
 		r.note("server info: " + err.Error())
+		if errors.Is(err, client.ErrAuthRefused) {
+			r.mu.Lock()
+			if r.authErr == nil {
+				r.authErr = err
+			}
+			r.mu.Unlock()
+		}
 		return nil
 	}
 	return info
