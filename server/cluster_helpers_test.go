@@ -109,22 +109,24 @@ func publishBatch(ctx context.Context, baseURL, ch string, first, count int) ([]
 		return nil, fmt.Errorf("batch: status %d, %v, %s", rep.status, rep.err, rep.body)
 	}
 	var out struct {
-		Replies []struct {
-			Publish *struct {
-				Offset uint64 `json:"offset"`
-				Epoch  string `json:"epoch"`
-			} `json:"publish"`
-			Error *core.Error `json:"error"`
-		} `json:"replies"`
+		Result struct {
+			Replies []struct {
+				Result *struct {
+					Offset uint64 `json:"offset"`
+					Epoch  string `json:"epoch"`
+				} `json:"result"`
+				Error *core.Error `json:"error"`
+			} `json:"replies"`
+		} `json:"result"`
 	}
-	if err := json.Unmarshal([]byte(rep.body), &out); err != nil || len(out.Replies) != count {
+	if err := json.Unmarshal([]byte(rep.body), &out); err != nil || len(out.Result.Replies) != count {
 		return nil, fmt.Errorf("batch reply %s: %v", rep.body, err)
 	}
 	res := make([]published, count)
-	for i, r := range out.Replies {
+	for i, r := range out.Result.Replies {
 		res[i] = published{n: first + i, err: r.Error}
-		if r.Publish != nil {
-			res[i].offset, res[i].epoch = r.Publish.Offset, r.Publish.Epoch
+		if r.Result != nil {
+			res[i].offset, res[i].epoch = r.Result.Offset, r.Result.Epoch
 		}
 	}
 	return res, nil

@@ -184,29 +184,16 @@ func (h *Handler) toReply(result any, err error) reply {
 	return reply{Error: core.ErrInternal.Err()}
 }
 
-// unwrapped is a result written as it is, without {"result":...} (a
-// batch's replies, as Centrifugo writes them).
-type unwrapped interface{ unwrapped() }
-
 // writeReply writes a reply and returns its status for the metrics: "ok"
-// or the API error code. In the transport error mode an error is the bare
-// error object with an HTTP status, as in Centrifugo.
+// or the API error code. In the transport error mode an error comes with
+// an HTTP status (PROTOCOL.md §8), Centrifugo's for its code.
 func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, result any, err error) string {
 	rep := h.toReply(result, err)
 	w.Header().Set("Content-Type", "application/json")
-	switch {
-	case rep.Error != nil && (h.cfg.TransportErrors || r.Header.Get("X-Centrifugo-Error-Mode") == "transport"):
+	if rep.Error != nil && (h.cfg.TransportErrors || strings.EqualFold(r.Header.Get("X-Centrifugo-Error-Mode"), "transport")) {
 		w.WriteHeader(transportStatus(core.ErrorCode(rep.Error.Code)))
-		_ = json.NewEncoder(w).Encode(rep.Error)
-	case rep.Error == nil:
-		if u, ok := rep.Result.(unwrapped); ok {
-			_ = json.NewEncoder(w).Encode(u)
-			break
-		}
-		_ = json.NewEncoder(w).Encode(rep)
-	default:
-		_ = json.NewEncoder(w).Encode(rep)
 	}
+	_ = json.NewEncoder(w).Encode(rep)
 	return replyStatus(rep)
 }
 

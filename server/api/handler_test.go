@@ -72,21 +72,20 @@ func TestHandler(t *testing.T) {
 	}{
 		{"publish", "/api/publish", `{"channel":"a","data":{"x": 1}}`, nil, 200, `{"result":{"offset":1}}`},
 		{"internal error", "/api/publish", `{"channel":"fail","data":{}}`, nil, 200, `{"error":{"code":100,"message":"internal server error"}}`},
-		// The transport error mode answers as Centrifugo v6 does: the bare
-		// error, 400 for 107 and 108, 404 for 102 and 104, 416 for 112,
-		// 500 for the rest.
-		{"transport error mode", "/api/publish", `{"channel":"","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 400, `{"code":107,"message":"bad request"}`},
-		{"transport mode not found", "/api/nope", `{}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 404, `{"code":104,"message":"not found"}`},
-		{"transport mode internal", "/api/publish", `{"channel":"fail","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 500, `{"code":100,"message":"internal server error"}`},
+		// The transport error mode adds Centrifugo v6's HTTP statuses: 400
+		// for 107 and 108, 404 for 102 and 104, 416 for 112, 500 for the rest.
+		{"transport error mode", "/api/publish", `{"channel":"","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 400, `{"error":{"code":107,"message":"bad request"}}`},
+		{"transport mode not found", "/api/nope", `{}`, []string{"X-Centrifugo-Error-Mode", "Transport"}, 404, `{"error":{"code":104,"message":"not found"}}`},
+		{"transport mode internal", "/api/publish", `{"channel":"fail","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 500, `{"error":{"code":100,"message":"internal server error"}}`},
 		{"transport mode success", "/api/publish", `{"channel":"a","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 200, `{"result":{"offset":`},
 		{"body too large", "/api/publish", `{"channel":"a","data":"` + strings.Repeat("x", 2000) + `"}`, nil, 413, "request body too large"},
 		{"broadcast over the cap", "/api/broadcast", `{"channels":["a","b","c"],"data":{}}`, nil, 200, `{"error":{"code":106,"message":"limit exceeded"}}`},
 		{"broadcast", "/api/broadcast", `{"channels":["a","fail"],"data":{}}`, nil, 200, `{"result":{"responses":[{"result":{"offset":`},
-		// Batches as Centrifugo v6 writes them (no result wrapper), with
-		// {"method","params"} commands read as well.
+		// Batch commands in Centrifugo v6's form or as method and params;
+		// each reply as every API reply (PROTOCOL.md §8).
 		{"batch", "/api/batch", `{"commands":[{"nope":{}},{"publish":{"channel":"","data":{}}},{"method":"info"},{"publish":{"channel":"a","data":{}}}]}`, nil, 200,
-			`{"replies":[{"error":{"code":104,"message":"not found"}},{"error":{"code":107,"message":"bad request"}},{"info":{"nodes":null}},{"publish":{"offset":`},
-		{"empty batch", "/api/batch", `{"commands":[]}`, nil, 200, `{}`},
+			`{"result":{"replies":[{"error":{"code":104,"message":"not found"}},{"error":{"code":107,"message":"bad request"}},{"result":{"nodes":null}},{"result":{"offset":`},
+		{"empty batch", "/api/batch", `{"commands":[]}`, nil, 200, `{"result":{"replies":[]}}`},
 		{"empty body info", "/api/info", ``, nil, 200, `{"result":{"nodes":null}}`},
 		{"authorization header", "/api/info", `{}`, []string{"X-API-Key", "", "Authorization", "apikey k"}, 200, `{"result":{"nodes":null}}`},
 		{"legacy bad line", "/api", "{nope", nil, 400, "bad request"},

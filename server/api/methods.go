@@ -153,35 +153,17 @@ func (h *Handler) history(ctx context.Context, req *HistoryRequest) (*HistoryRes
 }
 
 // batchRequest is the batch method's params. A command is Centrifugo v6's
-// {"publish":{...}}, one key naming the method; {"method":"publish",
-// "params":{...}} is read as well.
+// {"publish":{...}}, one key naming the method, or {"method":"publish",
+// "params":{...}}.
 type batchRequest struct {
 	Commands []map[string]json.RawMessage `json:"commands"`
 	Parallel bool                         `json:"parallel,omitempty"`
 }
 
-// batchResult is written as Centrifugo writes it, without a result
-// wrapper: {"replies":[{"publish":{...}},{"error":{...}}]}, and {} for no
-// commands.
+// batchResult holds a reply per command, each {"result":...} or
+// {"error":...} as every API reply is (PROTOCOL.md §8).
 type batchResult struct {
-	Replies []batchReply `json:"replies,omitempty"`
-}
-
-func (*batchResult) unwrapped() {}
-
-// batchReply is {"<method>": result} or {"error": ...}.
-type batchReply struct {
-	method string
-	rep    reply
-}
-
-func (r batchReply) MarshalJSON() ([]byte, error) {
-	if r.rep.Error != nil {
-		return json.Marshal(struct {
-			Error *core.Error `json:"error"`
-		}{r.rep.Error})
-	}
-	return json.Marshal(map[string]any{r.method: r.rep.Result})
+	Replies []reply `json:"replies"`
 }
 
 // command returns a batch command's method and params.
@@ -203,13 +185,12 @@ func command(c map[string]json.RawMessage) (string, json.RawMessage) {
 }
 
 func (h *Handler) batch(ctx context.Context, req *batchRequest) (*batchResult, error) {
-	res := &batchResult{Replies: make([]batchReply, len(req.Commands))}
+	res := &batchResult{Replies: make([]reply, len(req.Commands))}
 	run := func(i int) {
 		name, params := command(req.Commands[i])
-		res.Replies[i].method = name
 		m, ok := h.methods[name]
 		if !ok || name == "batch" {
-			res.Replies[i].rep = reply{Error: core.ErrNotFound.Err()}
+			res.Replies[i] = reply{Error: core.ErrNotFound.Err()}
 			return
 		}
 		if len(params) == 0 || string(params) == "null" {
@@ -219,7 +200,7 @@ func (h *Handler) batch(ctx context.Context, req *batchRequest) (*batchResult, e
 		if err != nil && isBadBody(err) {
 			err = core.ErrBadRequest.Err()
 		}
-		res.Replies[i].rep = h.toReply(r, err)
+		res.Replies[i] = h.toReply(r, err)
 	}
 	if !req.Parallel {
 		for i := range req.Commands {
