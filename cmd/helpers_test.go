@@ -44,7 +44,13 @@ func (b *syncBuffer) String() string {
 // waitFor waits until the buffer holds s.
 func (b *syncBuffer) waitFor(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	b.waitForWithin(t, s, 10*time.Second)
+}
+
+// waitForWithin is waitFor with a limit of d.
+func (b *syncBuffer) waitForWithin(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		b.mu.Lock()
 		found, changed := strings.Contains(b.buf.String(), s), b.changed
@@ -55,7 +61,7 @@ func (b *syncBuffer) waitFor(t *testing.T, s string) {
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("no %q within 10s in:\n%s", s, b.String())
+			t.Fatalf("no %q within %s in:\n%s", s, d, b.String())
 		}
 	}
 }

@@ -536,7 +536,8 @@ func TestWatchFullScreenWarnsBeforeReconnecting(t *testing.T) {
 	e := newTestEnv(t)
 	e.outTTY, e.inTTY, e.stdin = true, true, keys
 	w := e.start(t.Context(), "", "watch", "--server", url, "--token", "t")
-	w.out.waitFor(t, "nothing received")
+	w.out.waitFor(t, "since connect")
+	w.out.waitForWithin(t, "nothing received", 30*time.Second) // 6 s of silence: ping 1 s + half the grace
 	if strings.Contains(w.out.String(), "reconnecting") {
 		t.Errorf("reconnected before warning:\n%s", w.out)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,26 +175,20 @@ func TestPresenceIsRenewed(t *testing.T) {
 	}
 }
 
-// slowPresence is the memory engine with a round trip of delay on
-// AddPresence, which fails when its context ends first.
+// slowPresence is the memory engine with, once armed, a round trip of
+// delay on AddPresence, which fails when its context ends first.
 type slowPresence struct {
 	*broker.Memory
 	delay time.Duration
+	armed atomic.Bool // set once every client has connected
 
 	mu       sync.Mutex
-	renewed  map[string]bool // clients renewed after connecting
+	renewed  map[string]bool // clients renewed since armed
 	failures int
-	connects int // AddPresence calls made by connects (not renewals)
 }
 
 func (b *slowPresence) AddPresence(ctx context.Context, ch, client string, info core.ClientInfo, ttl time.Duration) error {
-	b.mu.Lock()
-	first := b.connects < connectsBeforeRenewal
-	if first {
-		b.connects++
-	}
-	b.mu.Unlock()
-	if !first {
+	if b.armed.Load() {
 		select {
 		case <-time.After(b.delay):
 		case <-ctx.Done():
@@ -215,7 +210,7 @@ func (b *slowPresence) counts() (renewed, failures int) {
 	return len(b.renewed), b.failures
 }
 
-const connectsBeforeRenewal = 60
+const presenceClients = 60
 
 // TestPresenceRenewalOfManySessions: a round of renewals of many sessions
 // on an engine with a 100 ms round trip renews every one of them; in turn
@@ -225,15 +220,16 @@ func TestPresenceRenewalOfManySessions(t *testing.T) {
 	t.Parallel()
 	b := &slowPresence{Memory: broker.NewMemory(nil), delay: 100 * time.Millisecond, renewed: map[string]bool{}}
 	ts := startServer(t, `"presence":true,"client_presence_update_interval":"1s"`, server.WithBroker(b))
-	for i := range connectsBeforeRenewal {
+	for i := range presenceClients {
 		conn, _ := ts.connect(`{"token":"` + ts.token(fmt.Sprintf("u%d", i), time.Hour) + `"}`)
 		defer conn.Close()
 	}
+	b.armed.Store(true)
 	waitUntil(t, "a round of renewals", func() bool {
 		renewed, failures := b.counts()
 		if failures > 0 {
 			t.Fatalf("%d renewals failed, %d done", failures, renewed)
 		}
-		return renewed == connectsBeforeRenewal
+		return renewed == presenceClients
 	})
 }
