@@ -23,10 +23,39 @@ func isControl(r rune) bool {
 
 // needsClean reports whether s holds a control rune or invalid UTF-8.
 func needsClean(s string) bool {
-	for _, r := range s {
-		if isControl(r) || r == utf8.RuneError {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if isControl(r) || (r == utf8.RuneError && size == 1) {
 			return true
 		}
+		i += size
+	}
+	return false
+}
+
+// jsonNeedsClean is needsClean for JSON text, where tab, newline and
+// carriage return may stand between tokens.
+func jsonNeedsClean(raw []byte) bool {
+	for i := 0; i < len(raw); {
+		if c := raw[i]; c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(raw[i:])
+		if isControl(r) || (r == utf8.RuneError && size == 1) {
+			return true
+		}
+		i += size
 	}
 	return false
 }
@@ -56,19 +85,11 @@ func cleanText(s string) string {
 // stay (whitespace between tokens; never raw inside a valid string), and
 // the \uXXXX a control rune becomes is the same string to a JSON reader.
 func cleanJSON(raw []byte) []byte {
-	s := string(raw)
-	dirty := false
-	for _, r := range s {
-		if jsonControl(r) || r == utf8.RuneError {
-			dirty = true
-			break
-		}
-	}
-	if !dirty {
+	if !jsonNeedsClean(raw) {
 		return raw
 	}
 	var b strings.Builder
-	for _, r := range s {
+	for _, r := range string(raw) {
 		if jsonControl(r) {
 			fmt.Fprintf(&b, `\u%04x`, r)
 		} else {
@@ -103,7 +124,7 @@ func cleanEvent(ev Event) Event {
 		ev.Disconnect = &d
 	}
 	ev.Raw = cleanJSON(ev.Raw)
-	if ev.Push != nil {
+	if ev.Push != nil && pushNeedsClean(ev.Push) {
 		ev.Push = cleanPush(ev.Push)
 	}
 	if ev.Gap != nil {
@@ -112,6 +133,48 @@ func cleanEvent(ev Event) Event {
 		ev.Gap = &g
 	}
 	return ev
+}
+
+// pushNeedsClean reports whether any text of p needs cleaning, without
+// copying anything: most pushes are clean and pass as they are.
+func pushNeedsClean(p *core.Push) bool {
+	if needsClean(p.Channel) {
+		return true
+	}
+	if pub := p.Pub; pub != nil {
+		if jsonNeedsClean(pub.Data) || needsClean(pub.Epoch) || (pub.Info != nil && infoNeedsClean(*pub.Info)) {
+			return true
+		}
+		for k, v := range pub.Tags {
+			if needsClean(k) || needsClean(v) {
+				return true
+			}
+		}
+	}
+	switch {
+	case p.Join != nil && infoNeedsClean(p.Join.Info),
+		p.Leave != nil && infoNeedsClean(p.Leave.Info),
+		p.Unsubscribe != nil && needsClean(p.Unsubscribe.Reason),
+		p.Message != nil && jsonNeedsClean(p.Message.Data),
+		p.Subscribe != nil && (needsClean(p.Subscribe.Epoch) || jsonNeedsClean(p.Subscribe.Data)),
+		p.Disconnect != nil && needsClean(p.Disconnect.Reason):
+		return true
+	}
+	if cn := p.Connect; cn != nil {
+		if needsClean(cn.Client) || needsClean(cn.Version) || needsClean(cn.Session) || jsonNeedsClean(cn.Data) {
+			return true
+		}
+		for ch, r := range cn.Subs {
+			if needsClean(ch) || (r != nil && (needsClean(r.Epoch) || jsonNeedsClean(r.Data))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func infoNeedsClean(ci core.ClientInfo) bool {
+	return needsClean(ci.User) || needsClean(ci.Client) || jsonNeedsClean(ci.ConnInfo) || jsonNeedsClean(ci.ChanInfo)
 }
 
 // cleanPush copies p with its texts cleaned.
