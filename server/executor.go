@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gobwas/glob"
@@ -145,7 +144,10 @@ func (e executor) Channels(ctx context.Context, req *api.ChannelsRequest) (*api.
 	if req.Pattern != "" {
 		var err error
 		if g, err = glob.Compile(req.Pattern); err != nil {
-			return nil, fmt.Errorf("channels pattern %q: %w", req.Pattern, err)
+			// Centrifugo answers 100 too; it is the caller's mistake, not
+			// the server's, so it is not logged as a failure.
+			e.n.log.Info("channels: bad pattern", "pattern", req.Pattern, "error", err.Error())
+			return nil, core.ErrInternal.Err()
 		}
 	}
 	nodes, err := e.n.nodes(ctx)
