@@ -394,24 +394,7 @@ func TestWatchSinceRecovers(t *testing.T) {
 // and q quits with exit 0.
 func TestWatchFullScreenAgainstRealServer(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnv(t)
-	cfgPath := filepath.Join(t.TempDir(), "config.json")
-	cfg := `{"token_hmac_secret_key":"s","api_key":"k","user_subscribe_to_personal":true,"port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + `}`
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.setup = func(f *factory) {
-		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	serve := e.start(ctx, "", "serve", "-c", cfgPath)
-	serve.errOut.waitFor(t, "serving")
-
+	e, cfgPath, _ := serveForWatch(t)
 	keys, typing := io.Pipe()
 	defer typing.Close()
 	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, inTTY: true, stdin: keys}
@@ -436,30 +419,13 @@ func TestWatchFullScreenAgainstRealServer(t *testing.T) {
 // the stream mode does; without a terminal on stdin watch streams NDJSON.
 func TestWatchFullScreenExitCodes(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnv(t)
-	cfgPath := filepath.Join(t.TempDir(), "config.json")
-	cfg := `{"token_hmac_secret_key":"s","api_key":"k","user_subscribe_to_personal":true,"port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + `}`
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.setup = func(f *factory) {
-		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	serve := e.start(ctx, "", "serve", "-c", cfgPath)
-	serve.errOut.waitFor(t, "serving")
-
+	e, cfgPath, addr := serveForWatch(t)
 	keys, typing := io.Pipe()
 	defer typing.Close()
 	screen := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true, inTTY: true, stdin: keys}
 	w := screen.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user")
 	w.out.waitFor(t, "since connect")
-	ban(t, ln.Addr().String())
+	ban(t, addr)
 	w.out.waitFor(t, "closed")
 	if _, err := typing.Write([]byte("q")); err != nil {
 		t.Fatal(err)
@@ -470,8 +436,33 @@ func TestWatchFullScreenExitCodes(t *testing.T) {
 	stream := &testEnv{t: t, env: e.env, configDir: e.configDir, workDir: e.workDir, outTTY: true}
 	s := stream.start(t.Context(), "", "watch", "-c", cfgPath, "-u", "test_user", "--reconnect=false")
 	s.out.waitFor(t, `{"connect":`)
-	ban(t, ln.Addr().String())
+	ban(t, addr)
 	s.wait(t).expect(t, ExitDisconnect)
+}
+
+// serveForWatch runs `uniws serve` on 127.0.0.1:0 until the test ends,
+// with user_subscribe_to_personal, and returns the environment, the
+// configuration's path and the server's address.
+func serveForWatch(t *testing.T) (e *testEnv, cfgPath, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newTestEnv(t)
+	cfgPath = filepath.Join(t.TempDir(), "config.json")
+	cfg := `{"token_hmac_secret_key":"s","api_key":"k","user_subscribe_to_personal":true,"port":` + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + `}`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.setup = func(f *factory) {
+		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	serve := e.start(ctx, "", "serve", "-c", cfgPath)
+	serve.errOut.waitFor(t, "serving")
+	return e, cfgPath, ln.Addr().String()
 }
 
 // ban disconnects test_user with 4501 (terminal) through the API at addr.
