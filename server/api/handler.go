@@ -33,9 +33,9 @@ type Config struct {
 	BroadcastMaxChannels int
 	// Draining reports that the server is shutting down (HTTP 503).
 	Draining func() bool
-	// TransportErrors answers every error with an HTTP status and the bare
-	// error, as the X-Centrifugo-Error-Mode: transport header does for one
-	// request (Centrifugo's http_api.error_mode: transport).
+	// TransportErrors sends every error with an HTTP status, as the
+	// X-Centrifugo-Error-Mode: transport header does for one request
+	// (Centrifugo's http_api.error_mode: transport).
 	TransportErrors bool
 	// Metrics counts calls by method and status and observes their
 	// latency (nil: counted on collectors that no registry exposes).
