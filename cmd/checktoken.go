@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/uniws/uniws/core"
+	"github.com/uniws/uniws/server/jwks"
 )
 
 type checktokenOptions struct {
@@ -82,6 +83,12 @@ func runChecktoken(f *factory, opts *checktokenOptions, path string) error {
 	keys, err := core.TokenKeysFromConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("load token keys: %w", err)
+	}
+	if cfg.TokenJWKSPublicEndpoint != "" {
+		// As the server does: the set's keys, and only those, verify.
+		set := jwks.New(cfg.TokenJWKSPublicEndpoint, jwks.Options{Now: f.now})
+		defer set.Close()
+		keys.KeyFunc = set.Key
 	}
 	if keys.Empty() && !cfg.ClientInsecure {
 		if choice.Path == "" {

@@ -3,6 +3,9 @@ package cmd
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/uniws/uniws/server/jwks"
 )
 
 // checktokenNow is the clock of the checktoken goldens.
@@ -150,5 +155,41 @@ func TestChecktokenNeedsAKey(t *testing.T) {
 	r.expect(t, ExitError)
 	if !strings.Contains(r.errOut.String(), "configures no token key") {
 		t.Errorf("stderr: %s", r.errOut)
+	}
+}
+
+// TestChecktokenWithJWKS: with token_jwks_public_endpoint, checktoken
+// verifies as the server does: the set's keys, and only those.
+func TestChecktokenWithJWKS(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := jwks.NewJWK(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk.Kid, jwk.Use = "k1", "sig"
+	body, _ := json.Marshal(jwks.SetJSON{Keys: []jwks.JWK{jwk}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+	defer srv.Close()
+	cfg := writeConfig(t, t.TempDir(), map[string]any{"token_jwks_public_endpoint": srv.URL, "token_hmac_secret_key": "old"})
+	rs := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "42"})
+	rs.Header["kid"] = "k1"
+	good, err := rs.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestEnv(t).run("checktoken", "-c", cfg, good)
+	r.expect(t, ExitOK)
+	if !strings.Contains(r.out.String(), "token_jwks_public_endpoint") {
+		t.Errorf("the JWKS key is not named:\n%s", r.out)
+	}
+	old := signToken(t, jwt.SigningMethodHS256, []byte("old"), jwt.MapClaims{"sub": "42"})
+	r = newTestEnv(t).run("checktoken", "-c", cfg, old)
+	r.expect(t, ExitError)
+	if all := r.out.String() + r.errOut.String(); !strings.Contains(all, "3500") {
+		t.Errorf("an HMAC token next to a JWKS was not refused with 3500:\n%s", all)
 	}
 }

@@ -76,8 +76,9 @@ type TokenKeys struct {
 	// IssuerRegex must match its iss.
 	AudienceRegex *regexp.Regexp
 	IssuerRegex   *regexp.Regexp
-	// KeyFunc, when set, resolves keys by header (JWKS); it is tried for
-	// asymmetric algorithms before RSA and ECDSA.
+	// KeyFunc, when set, resolves keys by header (JWKS); it is then the
+	// only source of keys: HMAC, RSA and ECDSA are not used (as in
+	// Centrifugo).
 	KeyFunc func(alg, kid string) (crypto.PublicKey, error)
 
 	// macs pools keyed HMAC states, per secret and hash, made on first

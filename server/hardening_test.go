@@ -337,3 +337,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestInsecureWithoutKeysTimesTokens: client_insecure with no key takes a
+// token's claims unverified, but an expired token is still expired (3005).
+func TestInsecureWithoutKeysTimesTokens(t *testing.T) {
+	t.Parallel()
+	cfg, err := core.ParseConfig("json", []byte(`{"api_key":"k","client_insecure":true}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := serveConfig(t, cfg, server.WithVersion("test"), server.WithIDs(fixedIDs()))
+	unsigned := func(claims jwt.MapClaims) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	conn := ts.dial(nil)
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"`+unsigned(jwt.MapClaims{"sub": "admin", "exp": 1})+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, conn, 3005, "connection expired")
+	_, push := ts.connect(`{"token":"` + unsigned(jwt.MapClaims{"sub": "dev", "exp": time.Now().Add(time.Hour).Unix()}) + `"}`)
+	if !strings.Contains(push, `"ttl":36`) { // 3600, or 3599 at a second's edge
+		t.Fatalf("connect push %s", push)
+	}
+}

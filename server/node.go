@@ -129,7 +129,10 @@ func (n *node) authenticate(ctx context.Context, s *ws.Session, req *core.Connec
 	}
 	if n.cfg.ClientInsecure && n.keys.Empty() {
 		creds, err := core.UnverifiedCredentials(req.Token, n.now())
-		if err != nil {
+		switch {
+		case errors.Is(err, core.ErrTokenExpired):
+			return nil, core.CodeExpired.Disconnect()
+		case err != nil:
 			return nil, core.CodeInvalidToken.Disconnect()
 		}
 		return &authResult{creds: creds}, nil

@@ -165,7 +165,10 @@ func pushNeedsClean(p *core.Push) bool {
 			return true
 		}
 		for ch, r := range cn.Subs {
-			if needsClean(ch) || (r != nil && (needsClean(r.Epoch) || jsonNeedsClean(r.Data))) {
+			// cleanPush drops the publications a connect push carries
+			// (the source sends each as a push of its own): a push with
+			// some takes that path too.
+			if needsClean(ch) || (r != nil && (needsClean(r.Epoch) || jsonNeedsClean(r.Data) || len(r.Publications) > 0)) {
 				return true
 			}
 		}

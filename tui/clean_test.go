@@ -56,3 +56,21 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("cleanJSON: %q", got)
 	}
 }
+
+// TestConnectPushPublicationsTakeTheCleanPath: a connect push carrying
+// recovered publications goes through cleanPush, which drops them (the
+// source sends each as a push of its own), whether or not the rest of it
+// needs cleaning.
+func TestConnectPushPublicationsTakeTheCleanPath(t *testing.T) {
+	t.Parallel()
+	p := &core.Push{Connect: &core.Connect{Client: "c", Subs: map[string]*core.SubscribeResult{
+		"a": {Publications: []*core.Publication{{Data: []byte(`"` + "\u009b" + `"`), Epoch: "x\x1b"}}},
+	}}}
+	got := cleanEvent(Event{Kind: KindPush, Push: p}).Push
+	if got == p || got.Connect.Subs["a"].Publications != nil {
+		t.Fatalf("the connect push's publications stayed: %+v", got.Connect.Subs["a"])
+	}
+	if p.Connect.Subs["a"].Publications == nil {
+		t.Fatal("the event's push was written to")
+	}
+}
