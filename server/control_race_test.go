@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,5 +240,73 @@ func TestEngineLossWhileReadingPositionCloses3010(t *testing.T) {
 	frames := expectClose(t, conn, 3010, "insufficient state")
 	if len(frames) != 1 || frames[0] != `{"disconnect":{"code":3010,"reason":"insufficient state"}}` {
 		t.Fatalf("frames before the close: %q", frames)
+	}
+}
+
+// connectGates is the memory engine that holds the first History of a
+// channel and the first AddPresence at gates of their own.
+type connectGates struct {
+	*broker.Memory
+	channel                   string
+	historyIn, historyGate    chan struct{}
+	presenceIn, presenceGate  chan struct{}
+	historyOnce, presenceOnce sync.Once
+	armed                     atomic.Bool
+}
+
+func (g *connectGates) History(ctx context.Context, ch string, opts broker.HistoryOptions) ([]*core.Publication, broker.StreamPosition, error) {
+	if g.armed.Load() && ch == g.channel {
+		g.historyOnce.Do(func() {
+			close(g.historyIn)
+			<-g.historyGate
+		})
+	}
+	return g.Memory.History(ctx, ch, opts)
+}
+
+func (g *connectGates) AddPresence(ctx context.Context, ch, client string, info core.ClientInfo, ttl time.Duration) error {
+	if g.armed.Load() {
+		g.presenceOnce.Do(func() {
+			close(g.presenceIn)
+			<-g.presenceGate
+		})
+	}
+	return g.Memory.AddPresence(ctx, ch, client, info, ttl)
+}
+
+// TestAPIUnsubscribeWhileConnectingSendsNoDuplicate: a publication that
+// arrived while a connecting session read its recovery, and that the
+// connect push recovers, is not sent again when an API unsubscribe of the
+// channel lands before the connect push.
+func TestAPIUnsubscribeWhileConnectingSendsNoDuplicate(t *testing.T) {
+	t.Parallel()
+	g := &connectGates{Memory: broker.NewMemory(nil), channel: "hist:x",
+		historyIn: make(chan struct{}), historyGate: make(chan struct{}),
+		presenceIn: make(chan struct{}), presenceGate: make(chan struct{})}
+	ts := startServer(t, `"namespaces":[{"name":"pres","presence":true},{"name":"hist","history_size":10,"history_ttl":"300s","force_recovery":true}]`, server.WithBroker(g))
+	for range 3 {
+		ts.publish("hist:x", `{}`)
+	}
+	_, epoch := topOf(t, ts, "hist:x")
+	g.armed.Store(true)
+	conn := ts.dial(nil)
+	req := `{"token":"` + channelToken(t, "u", "hist:x", "pres:a") + `","subs":{"hist:x":{"recover":true,"offset":1,"epoch":"` + epoch + `"}}}`
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	<-g.historyIn
+	ts.publish("hist:x", `{"late":4}`) // held for the session, and recovered below
+	close(g.historyGate)
+	<-g.presenceIn // the session is registered, still connecting
+	if _, out := ts.api("unsubscribe", testAPIKey, `{"user":"u","channel":"hist:x"}`); out != `{"result":{}}` {
+		t.Fatalf("unsubscribe: %s", out)
+	}
+	close(g.presenceGate)
+	connect := readFrame(t, conn)
+	if !strings.Contains(connect, `{"data":{"late":4},"offset":4}`) {
+		t.Fatalf("connect push without the recovered publication: %s", connect)
+	}
+	if got := readFrame(t, conn); got != `{"channel":"hist:x","unsubscribe":{"code":2000,"reason":"server unsubscribe"}}` {
+		t.Fatalf("after the connect push: %s", got)
 	}
 }

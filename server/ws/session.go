@@ -223,6 +223,18 @@ func (s *Session) RemoveChannel(channel string) bool {
 	delete(s.channels, channel)
 	delete(s.positions, channel)
 	delete(s.positioning, channel)
+	if ok && s.state == stateConnecting {
+		// Held for after the connect push, these would go out without the
+		// position that filters what the connect push recovered.
+		kept := s.pending[:0]
+		for _, m := range s.pending {
+			if m.Channel != channel || m.Offset == 0 {
+				kept = append(kept, m)
+			}
+		}
+		clear(s.pending[len(kept):])
+		s.pending = kept
+	}
 	return ok
 }
 
