@@ -73,8 +73,8 @@ func (w *watchPrinter) handle(ev client.Event) (bool, error) {
 		}
 	case client.KindGap:
 		w.note("recovery gap: " + describeGap(*ev.Gap))
-		if w.opts.FailOnGap {
-			return true, &gapError{gap: *ev.Gap}
+		if err := outcome(ev, w.opts.FailOnGap); err != nil {
+			return true, err
 		}
 	case client.KindState:
 		return w.state(ev)
@@ -103,15 +103,26 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 		w.note(fmt.Sprintf("connection lost: %s; reconnecting in %s (attempt %d)",
 			why(ev), ev.Delay.Round(time.Millisecond), ev.Attempt))
 	case client.StateClosed:
-		if ev.Code != 0 {
-			return true, &disconnectError{code: ev.Code, reason: ev.Reason}
-		}
-		if ev.Err != nil {
-			return true, fmt.Errorf("watch: %w", ev.Err)
-		}
-		return true, nil
+		return true, outcome(ev, w.opts.FailOnGap)
 	}
 	return false, nil
+}
+
+// outcome is the error ev ends a watch with, in either mode, or nil: a gap
+// with --fail-on-gap, a terminal disconnect, or a connection that failed
+// for good.
+func outcome(ev client.Event, failOnGap bool) error {
+	switch {
+	case ev.Kind == client.KindGap && failOnGap:
+		return &gapError{gap: *ev.Gap}
+	case ev.Kind != client.KindState || ev.State != client.StateClosed:
+		return nil
+	case ev.Code != 0:
+		return &disconnectError{code: ev.Code, reason: ev.Reason}
+	case ev.Err != nil:
+		return fmt.Errorf("watch: %w", ev.Err)
+	}
+	return nil
 }
 
 // why says in words why a connection ended.

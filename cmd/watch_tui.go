@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/uniws/uniws/client"
 	"github.com/uniws/uniws/core"
@@ -19,25 +18,14 @@ func runWatchTUI(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *w
 	events := make(chan tui.Event, 256)
 	done := make(chan struct{})
 	// end is what the exit code reports once the user quits, as in the
-	// stream mode: a gap with --fail-on-gap, how the connection ended for
-	// good. Read after done.
+	// stream mode (outcome). Read after done.
 	var end error
-	record := func(err error) {
-		if end == nil {
-			end = err
-		}
-	}
 	go func() {
 		defer close(done)
 		defer close(events)
 		for ev := range conn.Events() {
-			switch {
-			case ev.Kind == client.KindGap && opts.FailOnGap:
-				record(&gapError{gap: *ev.Gap})
-			case ev.Kind == client.KindState && ev.State == client.StateClosed && ev.Code != 0:
-				record(&disconnectError{code: ev.Code, reason: ev.Reason})
-			case ev.Kind == client.KindState && ev.State == client.StateClosed && ev.Err != nil:
-				record(fmt.Errorf("watch: %w", ev.Err))
+			if end == nil {
+				end = outcome(ev, opts.FailOnGap)
 			}
 			select {
 			case events <- tuiEvent(ev, opts.UserSet):

@@ -21,21 +21,14 @@ func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
 }
 
-// needsClean reports whether s holds a control rune or invalid UTF-8.
+// needsClean reports whether s holds a control rune or invalid UTF-8
+// (ranging over s yields U+FFFD for an invalid byte; a real U+FFFD counts
+// too, which only costs a rewrite to itself).
 func needsClean(s string) bool {
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				return true
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if isControl(r) || (r == utf8.RuneError && size == 1) {
+	for _, r := range s {
+		if isControl(r) || r == utf8.RuneError {
 			return true
 		}
-		i += size
 	}
 	return false
 }
@@ -44,15 +37,15 @@ func needsClean(s string) bool {
 // carriage return may stand between tokens.
 func jsonNeedsClean(raw []byte) bool {
 	for i := 0; i < len(raw); {
-		if c := raw[i]; c < utf8.RuneSelf {
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+		if c := raw[i]; c < utf8.RuneSelf { // ASCII, most of any payload
+			if jsonControl(rune(c)) {
 				return true
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRune(raw[i:])
-		if isControl(r) || (r == utf8.RuneError && size == 1) {
+		if isControl(r) || r == utf8.RuneError {
 			return true
 		}
 		i += size
@@ -60,48 +53,47 @@ func jsonNeedsClean(raw []byte) bool {
 	return false
 }
 
-// Clean shows s's control runes (C0, DEL, C1) as \uXXXX and its invalid
-// bytes as U+FFFD, so that printing it cannot drive a terminal.
+// jsonControl is isControl without JSON's whitespace.
+func jsonControl(r rune) bool {
+	return isControl(r) && r != '\t' && r != '\n' && r != '\r'
+}
+
+// Clean shows s's control runes (C0, DEL, C1) as \u escapes (ESC as
+// \u001b) and its invalid bytes as U+FFFD, so that printing it cannot drive
+// a terminal.
 func Clean(s string) string { return cleanText(s) }
 
-// cleanText shows s's control runes as \uXXXX and its invalid bytes as
-// U+FFFD.
+// cleanText is Clean.
 func cleanText(s string) string {
 	if !needsClean(s) {
 		return s
 	}
+	return escape(s, isControl)
+}
+
+// cleanJSON is cleanText for JSON text: tab, newline and carriage return
+// stay (whitespace between tokens; never raw inside a valid string), and
+// the \u escape a control rune becomes is the same string to a JSON
+// reader.
+func cleanJSON(raw []byte) []byte {
+	if !jsonNeedsClean(raw) {
+		return raw
+	}
+	return []byte(escape(string(raw), jsonControl))
+}
+
+// escape writes s with the runes ctl names as \u escapes and its invalid
+// bytes as U+FFFD.
+func escape(s string, ctl func(rune) bool) string {
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		if ctl(r) {
 			fmt.Fprintf(&b, `\u%04x`, r)
 		} else {
 			b.WriteRune(r) // RuneError for an invalid byte
 		}
 	}
 	return b.String()
-}
-
-// cleanJSON is cleanText for JSON text: tab, newline and carriage return
-// stay (whitespace between tokens; never raw inside a valid string), and
-// the \uXXXX a control rune becomes is the same string to a JSON reader.
-func cleanJSON(raw []byte) []byte {
-	if !jsonNeedsClean(raw) {
-		return raw
-	}
-	var b strings.Builder
-	for _, r := range string(raw) {
-		if jsonControl(r) {
-			fmt.Fprintf(&b, `\u%04x`, r)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return []byte(b.String())
-}
-
-// jsonControl is isControl without JSON's whitespace.
-func jsonControl(r rune) bool {
-	return isControl(r) && r != '\t' && r != '\n' && r != '\r'
 }
 
 // cleanError is an error whose message is cleaned; errors.Is and As still
