@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,12 +101,9 @@ func runDoctor(ctx context.Context, f *factory, opts *doctorOptions, path string
 		}
 		base = "http://" + serverHostPort(cfg)
 	}
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	u, err := url.Parse(strings.TrimRight(base, "/"))
+	u, err := url.Parse(apiBase(base))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErrorf(path, "--server %q: want http(s)://host:port", base)
+		return usageErrorf(path, "--server %q: want http(s):// or ws(s)://host:port", base)
 	}
 	d.base = u
 	d.origin = opts.Origin

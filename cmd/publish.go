@@ -42,7 +42,8 @@ publish (NDJSON). Every line is checked before anything is sent: invalid JSON
 exits 2 and publishes nothing.
 
 The server defaults to http://localhost:<port> with the port of the resolved
-configuration (8000 without one); the API key comes from --api-key, then
+configuration (8000 without one); --server takes http(s) or ws(s) URLs, with
+or without the endpoint path (the same value as watch's --server); the API key comes from --api-key, then
 $UNIWS_API_KEY, then the configuration's api_key.
 
 On a terminal the result is printed in words; otherwise, or with --json, each
@@ -113,6 +114,7 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 			key = cfg.APIKey
 		}
 	}
+	server = apiBase(server)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
 	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport, Timeout: publishTimeout},

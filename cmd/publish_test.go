@@ -157,3 +157,17 @@ func TestPublishTakesServerAndKeyFromConfig(t *testing.T) {
 	r = e.run("publish", "--server", api.URL, "news", `{}`)
 	r.expect(t, ExitAuth)
 }
+
+// TestPublishServerForms: --server takes the value watch takes too.
+func TestPublishServerForms(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	host := strings.TrimPrefix(api.URL, "http://")
+	for _, server := range []string{api.URL, api.URL + "/", "ws://" + host, "ws://" + host + "/connection/uni_websocket", host} {
+		r := newTestEnv(t).run("publish", "--server", server, "--api-key", "k", "news", `{}`)
+		r.expect(t, ExitOK)
+	}
+	if got := api.got(); len(got) != 5 {
+		t.Errorf("%d requests, want 5", len(got))
+	}
+}

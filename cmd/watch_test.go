@@ -314,9 +314,33 @@ func TestWSURL(t *testing.T) {
 		"https://h":                         "wss://h/connection/uni_websocket",
 		"h:8000":                            "ws://h:8000/connection/uni_websocket",
 		"wss://h/custom?x=1":                "wss://h/custom?x=1",
+		"http://h:1/":                       "ws://h:1/connection/uni_websocket",
+		"ws://h:1?x=1":                      "ws://h:1/connection/uni_websocket?x=1",
+		"ws://h:1/?x=1":                     "ws://h:1/connection/uni_websocket?x=1",
+		"HTTPS://h":                         "wss://h/connection/uni_websocket",
+		"https://h/prefix/connection/uni_websocket": "wss://h/prefix/connection/uni_websocket",
 	} {
 		if got := wsURL(in); got != want {
 			t.Errorf("wsURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAPIBase(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://h:1":                        "http://h:1",
+		"http://h:1/":                       "http://h:1",
+		"h:1":                               "http://h:1",
+		"ws://h:1":                          "http://h:1",
+		"ws://h:1/connection/uni_websocket": "http://h:1",
+		"wss://h/connection/uni_websocket?cf_connect=x": "https://h",
+		"https://h/rt/":                       "https://h/rt",
+		"wss://h/rt/connection/uni_websocket": "https://h/rt",
+		"ftp://h":                             "ftp://h",
+	} {
+		if got := apiBase(in); got != want {
+			t.Errorf("apiBase(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
