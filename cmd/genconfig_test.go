@@ -114,10 +114,26 @@ func TestCheckconfig(t *testing.T) {
 		{"every problem of a Centrifugo file", write("bad.json", `{"client":{"token":{"hmac_secret_kye":"x"},"ping_interval":"1s"},"http_server":{"port":"http"}}`), ExitError, []string{
 			"error: client.token.hmac_secret_kye: unknown key (did you mean client.token.hmac_secret_key?)",
 			`error: http_server.port: bad port "http"`,
-			"is not valid: 2 problems"}, nil},
+			"error: client.ping_interval: 1s must be greater than pong_timeout 8s",
+			"is not valid: 3 problems"}, nil},
 		{"validation problems of a flat file", write("flat.json", `{"token_hmac_secret_key":"s","ping_interval":"5s","namespaces":[{"name":"x"}]}`), ExitError, []string{
 			"error: ping_interval: 5s must be greater than pong_timeout 8s",
 			`error: namespaces: namespace name "x" must match`}, nil},
+		{"every problem, with a value that does not decode", write("mixed.json", `{"token_hmac_secret_key":"s","ping_interval":"1s","port":"x","namespaces":[{"name":"a"}],"history_size":-1}`), ExitError, []string{
+			`error: port: bad port "x"`,
+			"error: ping_interval: 1s must be greater than pong_timeout 8s",
+			"error: history_size: must not be negative",
+			`error: namespaces: namespace name "a" must match`,
+			"is not valid: 4 problems"}, nil},
+		{"a value that does not decode is not checked again", write("undecoded.json", `{"token_hmac_secret_key":"s","ping_interval":"abc","pong_timeout":"30s"}`), ExitError, []string{
+			`error: ping_interval: bad duration "abc"`, "is not valid: 1 problem"}, nil},
+		{"credentials in URLs are not printed", write("creds.json", `{"token_hmac_secret_key":"s","engine":"redis","redis_address":"redis://u:REDIS%zzPASS@host:6379","token_jwks_public_endpoint":"ftp://u:JWKSPASS@idp/jwks"}`), ExitError, []string{
+			`error: redis_address: "redis://u:xxxxx@host:6379": not a URL`,
+			`error: token_jwks_public_endpoint: "ftp://u:xxxxx@idp/jwks" is not an http:// or https:// URL`},
+			[]string{"PASS"}},
+		{"a dotted key in a Centrifugo file", write("dotted.yaml", "client.ping_interval: 5s\nclient:\n  token:\n    hmac_secret_key: s\n"), ExitError, []string{
+			"error: client.ping_interval: unknown key: a key with dots in its name is not nested"},
+			[]string{"did you mean"}},
 		{"no key anywhere", write("nokey.json", `{"api_key":"k"}`), ExitError, []string{
 			"error: token_hmac_secret_key: no token key is configured"}, nil},
 		{"no key in a Centrifugo file", write("nokey.yaml", "http_api:\n  key: k\n"), ExitError, []string{

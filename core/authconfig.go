@@ -46,7 +46,7 @@ func (c *Config) validateAuth() error {
 		}
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return keyErr(key, "%q is not an http:// or https:// URL", endpoint)
+			return keyErr(key, "%q is not an http:// or https:// URL", RedactURL(endpoint))
 		}
 	}
 	for key, names := range map[string][]string{"proxy_http_headers": c.ProxyHTTPHeaders, "proxy_emulated_headers": c.ProxyEmulatedHeaders} {

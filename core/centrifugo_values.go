@@ -215,10 +215,15 @@ func unknownKeyErr(path string, siblings, defaults map[string]any) error {
 			}
 		}
 	}
-	if best != "" {
-		return fmt.Errorf("unknown key (did you mean %s?)", best)
+	switch best {
+	case "":
+		return errors.New("unknown key")
+	case path:
+		// Only a key that holds the dots itself ("client.ping_interval":
+		// at the top level) can be unknown under a known path's name.
+		return fmt.Errorf("unknown key: a key with dots in its name is not nested; write %s as nested objects", path)
 	}
-	return errors.New("unknown key")
+	return fmt.Errorf("unknown key (did you mean %s?)", best)
 }
 
 func collectPaths(prefix string, tree map[string]any, out *[]string) {

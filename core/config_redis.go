@@ -37,7 +37,7 @@ func (c *Config) validateRedis() error {
 	seen := map[string]bool{}
 	for _, addr := range c.RedisAddressList() {
 		if err := checkRedisAddress(addr); err != nil {
-			return keyErr(key, "%q: %v", addr, err)
+			return keyErr(key, "%q: %v", RedactURL(addr), err)
 		}
 		if seen[addr] {
 			return keyErr(key, "%q is listed twice", addr)
@@ -87,4 +87,27 @@ func checkRedisAddress(addr string) error {
 		return errors.New("no host")
 	}
 	return nil
+}
+
+// RedactURL hides the password of a URL's user information (user:password@)
+// for messages and logs, as url.URL.Redacted does, also in text that does
+// not parse as a URL.
+func RedactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return s
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }

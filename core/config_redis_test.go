@@ -49,3 +49,21 @@ func TestRedisConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"redis://u:secret@host:6379/0":  "redis://u:xxxxx@host:6379/0",
+		"redis://:secret@host:6379":     "redis://:xxxxx@host:6379",
+		"redis://u:REDIS%zzPASS@host:1": "redis://u:xxxxx@host:1",
+		"https://u:p@idp/jwks?x=a@b":    "https://u:xxxxx@idp/jwks?x=a@b",
+		"https://idp/path@x":            "https://idp/path@x",
+		"redis://user@host:6379":        "redis://user@host:6379",
+		"host:6379":                     "host:6379",
+		"https://u:p:q@idp":             "https://u:xxxxx@idp",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -166,8 +166,19 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 			flatErrs = append(flatErrs, &ConfigError{Key: key, Err: err})
 		}
 	}
-	if len(errs) == 0 && len(flatErrs) == 0 {
-		flatErrs = ConfigProblems(cfg.Validate())
+	// The checks across keys run even when some values did not decode
+	// (those keep their defaults), so that every problem is reported at
+	// once; what they say about a key that failed already is left out.
+	failed := make(map[string]bool)
+	for _, e := range append(errs[:len(errs):len(errs)], flatErrs...) {
+		if ce, ok := e.(*ConfigError); ok {
+			failed[baseKey(ce.Key)] = true
+		}
+	}
+	for _, e := range ConfigProblems(cfg.Validate()) {
+		if ce, ok := e.(*ConfigError); !ok || !failed[baseKey(ce.Key)] {
+			flatErrs = append(flatErrs, e)
+		}
 	}
 	for _, e := range flatErrs {
 		errs = append(errs, renameKey(e, origin, fromEnv, envName))
@@ -176,6 +187,15 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 		return nil, report, errors.Join(errs...)
 	}
 	return &cfg, report, nil
+}
+
+// baseKey is the top-level key of a problem's key ("namespaces" of
+// "namespaces[0].name").
+func baseKey(key string) string {
+	if i := strings.IndexAny(key, "[."); i >= 0 {
+		return key[:i]
+	}
+	return key
 }
 
 // renameKey names a flat key by the Centrifugo key it came from, and the

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/uniws/uniws/core"
 )
 
 // Defaults for Options.
@@ -116,7 +118,7 @@ func (s *Set) Key(alg, kid string) (crypto.PublicKey, error) {
 		keys, err := s.fetch()
 		s.mu.Lock()
 		if err != nil {
-			s.opts.Log.Warn("JWKS fetch failed", "endpoint", s.url, "error", err.Error())
+			s.opts.Log.Warn("JWKS fetch failed", "endpoint", core.RedactURL(s.url), "error", err.Error())
 		} else {
 			s.keys, s.fetched = keys, s.opts.Now()
 		}
