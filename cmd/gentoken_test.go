@@ -140,6 +140,12 @@ func TestGentokenErrors(t *testing.T) {
 	e.run("gentoken", "-c", filepath.Join(t.TempDir(), "missing.json")).expect(t, ExitError)
 	e.run("gentoken", "-t", "soon").expect(t, ExitUsage)
 	e.run("gentoken", "extra").expect(t, ExitUsage)
+	// A TTL past what a duration holds wrapped into a token without exp.
+	e.run("gentoken", "--key", "s", "-u", "u", "-t", "9300000000").expect(t, ExitUsage)
+	e.run("gentoken", "--key", "s", "-u", "u", "-t", "99999999999999").expect(t, ExitUsage)
+	e.run("gentoken", "--key", "s", "-u", "u", "-t", "9223372036").expect(t, ExitOK)
+	// An empty channel name makes a token the server refuses (3004).
+	e.run("gentoken", "--key", "s", "-u", "u", "--channels", "a,,b").expect(t, ExitUsage)
 
 	// The secret can come from the environment alone.
 	e.env["UNIWS_TOKEN_HMAC_SECRET_KEY"] = "from-env"

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +23,19 @@ import (
 	"github.com/uniws/uniws/server/jwks"
 )
 
+// maxTokenTTL is the longest TTL in seconds a time.Duration holds.
+const maxTokenTTL = int64(math.MaxInt64 / time.Second)
+
 // tokenOptions turns gentoken's claim flags into core.TokenOptions.
 func tokenOptions(path string, opts *gentokenOptions, now time.Time) (core.TokenOptions, error) {
+	if opts.TTL > maxTokenTTL {
+		return core.TokenOptions{}, usageErrorf(path, "--ttl %d: at most %d seconds (292 years)", opts.TTL, maxTokenTTL)
+	}
+	for _, c := range opts.Channels {
+		if c == "" {
+			return core.TokenOptions{}, usageErrorf(path, "--channels %q: an empty channel name", strings.Join(opts.Channels, ","))
+		}
+	}
 	to := core.TokenOptions{
 		User:     opts.User,
 		TTL:      time.Duration(max(opts.TTL, 0)) * time.Second,
