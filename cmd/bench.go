@@ -184,7 +184,7 @@ func benchConfig(f *factory, opts *benchOptions) (bench.Config, error) {
 	if key == "" {
 		key = f.ios.getenv(APIKeyEnv)
 	}
-	if server == "" || key == "" || (opts.Token == "" && secret == "") {
+	if server == "" || key == "" || (opts.Token == "" && secret == "") || opts.ConfigPath != "" {
 		c, choice, err := f.loadConfig(opts.ConfigPath)
 		if err != nil {
 			return bench.Config{}, err

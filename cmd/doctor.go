@@ -80,7 +80,7 @@ func runDoctor(ctx context.Context, f *factory, opts *doctorOptions, path string
 	if d.apiKey == "" {
 		d.apiKey = f.ios.getenv(APIKeyEnv)
 	}
-	if opts.Server == "" || d.token == "" || d.apiKey == "" {
+	if opts.Server == "" || d.token == "" || d.apiKey == "" || opts.ConfigPath != "" {
 		cfg, choice, err := f.loadConfig(opts.ConfigPath)
 		switch {
 		case err == nil:

@@ -135,6 +135,12 @@ func runGentoken(f *factory, path string, opts *gentokenOptions) error {
 func signingKey(f *factory, path string, opts *gentokenOptions, method jwt.SigningMethod) (key any, kid string, err error) {
 	if _, hmac := method.(*jwt.SigningMethodHMAC); hmac {
 		if opts.Key != "" {
+			if opts.ConfigPath != "" {
+				// A file named with -c must load, even when --key makes it unneeded.
+				if _, _, err := f.loadConfig(opts.ConfigPath); err != nil {
+					return nil, "", err
+				}
+			}
 			secret, err := readKeyArg(f, opts.Key)
 			if err != nil {
 				return nil, "", err

@@ -102,7 +102,8 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 	if key == "" {
 		key = f.ios.getenv(APIKeyEnv)
 	}
-	if server == "" || key == "" {
+	if server == "" || key == "" || opts.ConfigPath != "" {
+		// A file named with -c must load, even when flags give all it holds.
 		cfg, _, err := f.loadConfig(opts.ConfigPath)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +170,29 @@ func TestPublishServerForms(t *testing.T) {
 	}
 	if got := api.got(); len(got) != 5 {
 		t.Errorf("%d requests, want 5", len(got))
+	}
+}
+
+// TestNamedConfigMustLoad: a file named with -c that does not load is an
+// error even when flags give everything it would.
+func TestNamedConfigMustLoad(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	for _, args := range [][]string{
+		{"publish", "-c", missing, "--server", api.URL, "--api-key", "k", "news", `{}`},
+		{"watch", "-c", missing, "--server", api.URL, "--token", "t", "--timeout", "1s"},
+		{"gentoken", "-c", missing, "--key", "s", "-u", "u"},
+		{"bench", "-c", missing, "--server", api.URL, "--api-key", "k", "--secret", "s", "--conns", "1"},
+		{"doctor", "-c", missing, "--server", api.URL, "--api-key", "k", "--token", "t"},
+	} {
+		r := newTestEnv(t).run(args...)
+		r.expect(t, ExitError)
+		if !strings.Contains(r.errOut.String(), "missing.json") {
+			t.Errorf("%s: stderr does not name the file:\n%s", args[0], r.errOut)
+		}
+	}
+	if got := api.got(); len(got) != 0 {
+		t.Errorf("published %q", got)
 	}
 }

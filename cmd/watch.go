@@ -132,6 +132,12 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return cfg, err
 	}
 
+	if opts.ConfigPath != "" {
+		// A file named with -c must load, even when flags give all it holds.
+		if _, err := config(); err != nil {
+			return err
+		}
+	}
 	url := opts.Server
 	if url == "" {
 		c, err := config()
