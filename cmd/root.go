@@ -88,7 +88,9 @@ func newExitCodesTopic() *cobra.Command {
   3  timeout: watch --timeout passed before --count publications arrived
   4  auth refused: the server API answered HTTP 401 (wrong or missing API key)
   5  terminal disconnect: the server disconnected watch with a code that
-     forbids reconnecting (3500-3999, 4500-4999), or with any code when
+     forbids reconnecting (3500-3999, 4500-4999, WebSocket closes 1002,
+     1003, 1008, 1009), with 3005 expired when the token came from --token
+     (only -u can mint a fresh one), or with any code when
      --reconnect=false; the code and reason are printed
   6  recovery gap: with watch --fail-on-gap, a reconnect could not recover
      the publications missed on a channel`,

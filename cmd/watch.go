@@ -73,8 +73,10 @@ codes that allow it (3000-3499, 4000-4499) lead to a reconnect with backoff and
 recovery of channels with history. --reconnect=false ends on the first
 disconnect. Exit codes: 0 after --count publications or on Ctrl-C, 3 when
 --timeout passes before --count is reached (without --count, --timeout just
-bounds the watch and exits 0), 5 on a terminal disconnect, 6 on a recovery gap
-with --fail-on-gap. The full-screen view stays open on those; quitting it then
+bounds the watch and exits 0), 5 on a disconnect that ends the watch (3500-3999,
+4500-4999, WebSocket closes 1002, 1003, 1008 and 1009, 3005 expired with a
+--token that cannot be renewed, any with --reconnect=false), 6 on a recovery
+gap with --fail-on-gap. The full-screen view stays open on those; quitting it then
 exits 5 or 6 (or 1 when the connection failed for good).`,
 		Example: `  uniws watch -u test_user                 # full screen on a terminal
   uniws watch -u test_user --json | jq .

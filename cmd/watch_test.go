@@ -57,6 +57,23 @@ func TestWatchPrintsNDJSONUntilTerminalDisconnect(t *testing.T) {
 	}
 }
 
+// TestWatchEndsOnExpiredFixedToken: 3005 asks for a fresh token, which a
+// --token watch cannot mint: it ends with exit 5 (-u would reconnect).
+func TestWatchEndsOnExpiredFixedToken(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		if n > 1 {
+			t.Error("reconnected after 3005 with the same token")
+		}
+		disconnect(t, ws, core.CodeExpired)
+	})
+	r := newTestEnv(t).run("watch", "--server", url, "--token", "tok")
+	r.expect(t, ExitDisconnect)
+	if !strings.Contains(r.errOut.String(), `disconnected: code 3005, reason "connection expired"`) {
+		t.Errorf("stderr:\n%s", r.errOut)
+	}
+}
+
 func TestWatchShowPings(t *testing.T) {
 	t.Parallel()
 	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
