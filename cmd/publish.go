@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +18,7 @@ import (
 // APIKeyEnv names the environment variable holding the API key.
 const APIKeyEnv = "UNIWS_API_KEY"
 
-// publishTimeout bounds each API request.
+// publishTimeout is --timeout's default.
 const publishTimeout = 30 * time.Second
 
 type publishOptions struct {
@@ -29,6 +30,7 @@ type publishOptions struct {
 	DataSet    bool
 	JSON       bool
 	Quiet      bool
+	Timeout    time.Duration
 }
 
 func newPublishCmd(f *factory, runF func(context.Context, *publishOptions) error) *cobra.Command {
@@ -48,7 +50,8 @@ $UNIWS_API_KEY, then the configuration's api_key.
 
 On a terminal the result is printed in words; otherwise, or with --json, each
 publish prints one JSON line: {} or {"offset":N,"epoch":"..."} for channels
-with history. Exit codes: 0 ok, 1 error reply, 2 usage, 4 auth refused.`,
+with history. Each publish waits at most --timeout for its answer. Exit codes:
+0 ok, 1 error reply, 2 usage, 3 no answer within --timeout, 4 auth refused.`,
 		Example: `  uniws publish '#test_user' '{"text":"hi"}'
   printf '{"n":1}\n{"n":2}\n' | uniws publish news
   uniws publish --server http://host:8000 --api-key KEY news '{"a":1}'`,
@@ -70,6 +73,7 @@ with history. Exit codes: 0 ok, 1 error reply, 2 usage, 4 auth refused.`,
 	fl.StringVar(&opts.APIKey, "api-key", "", "API key (default $"+APIKeyEnv+" or the config's api_key)")
 	fl.BoolVar(&opts.JSON, "json", false, "print one JSON result line per publish, even on a terminal")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
+	fl.DurationVar(&opts.Timeout, "timeout", publishTimeout, "how long each publish waits for the server's answer (exit 3 past it)")
 	complete := channelCompletion(f, serverTarget{&opts.Server, &opts.APIKey, &opts.ConfigPath})
 	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -83,6 +87,9 @@ with history. Exit codes: 0 ok, 1 error reply, 2 usage, 4 auth refused.`,
 func runPublish(ctx context.Context, f *factory, opts *publishOptions, path string) error {
 	if opts.Channel == "" {
 		return usageErrorf(path, "empty channel")
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf(path, "--timeout must be positive")
 	}
 	stdin := !opts.DataSet || opts.Data == "-"
 	if stdin && f.ios.InTTY {
@@ -118,10 +125,15 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 	server = apiBase(server)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
-	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport, Timeout: publishTimeout},
+	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport},
 		UserAgent: "uniws/" + buildVersion()}
 	for i, data := range payloads {
-		res, err := pub.Publish(ctx, client.PublishRequest{Channel: opts.Channel, Data: data})
+		rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		res, err := pub.Publish(rctx, client.PublishRequest{Channel: opts.Channel, Data: data})
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = &timeoutError{msg: fmt.Sprintf("no answer within %s (--timeout)", opts.Timeout)}
+		}
 		if err != nil {
 			if len(payloads) > 1 {
 				return fmt.Errorf("publish line %d to %s: %w", i+1, opts.Channel, err)

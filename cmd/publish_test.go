@@ -196,3 +196,21 @@ func TestNamedConfigMustLoad(t *testing.T) {
 		t.Errorf("published %q", got)
 	}
 }
+
+// TestPublishTimeout: a server that never answers costs --timeout, then
+// exit 3.
+func TestPublishTimeout(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-stop
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(stop) }) // runs first
+	r := newTestEnv(t).run("publish", "--server", hang.URL, "--api-key", "k", "--timeout", "100ms", "news", `{}`)
+	r.expect(t, ExitTimeout)
+	if !strings.Contains(r.errOut.String(), "no answer within 100ms") {
+		t.Errorf("stderr:\n%s", r.errOut)
+	}
+	newTestEnv(t).run("publish", "--server", hang.URL, "--api-key", "k", "--timeout", "0s", "news", `{}`).expect(t, ExitUsage)
+}

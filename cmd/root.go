@@ -85,7 +85,8 @@ func newExitCodesTopic() *cobra.Command {
      already there (without --force)
   2  usage: bad flags or arguments (including an unknown shell for
      completion), or publish data that is not valid JSON (nothing is sent)
-  3  timeout: watch --timeout passed before --count publications arrived
+  3  timeout: watch --timeout passed before --count publications arrived;
+     publish got no answer within --timeout
   4  auth refused: the server API answered HTTP 401 (wrong or missing API key)
   5  terminal disconnect: the server disconnected watch with a code that
      forbids reconnecting (3500-3999, 4500-4999, WebSocket closes 1002,
