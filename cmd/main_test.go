@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uniws/uniws/client"
 	"github.com/uniws/uniws/core"
@@ -117,11 +118,11 @@ func TestFlagsToOptions(t *testing.T) {
 
 	var p *publishOptions
 	cmd = newPublishCmd(f, func(_ context.Context, o *publishOptions) error { p = o; return nil })
-	cmd.SetArgs([]string{"news", "-", "--server", "http://h", "--api-key", "k", "--json", "-q", "-c", "x.json"})
+	cmd.SetArgs([]string{"news", "-", "--server", "http://h", "--api-key", "k", "--json", "-q", "-c", "x.json", "--timeout", "5s"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if *p != (publishOptions{ConfigPath: "x.json", Server: "http://h", APIKey: "k", Channel: "news", Data: "-", DataSet: true, JSON: true, Quiet: true}) {
+	if *p != (publishOptions{ConfigPath: "x.json", Server: "http://h", APIKey: "k", Channel: "news", Data: "-", DataSet: true, JSON: true, Quiet: true, Timeout: 5 * time.Second}) {
 		t.Errorf("publish options %+v", p)
 	}
 
