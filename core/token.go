@@ -326,13 +326,31 @@ func credentials(claims *ConnectClaims, now time.Time) (*Credentials, error) {
 	switch {
 	case claims.ExpireAt != nil:
 		if *claims.ExpireAt > 0 {
-			creds.ExpireAt = time.Unix(*claims.ExpireAt, 0)
+			creds.ExpireAt = ExpireAtUnix(*claims.ExpireAt, now)
 			if !creds.ExpireAt.After(now) {
 				return nil, fmt.Errorf("%w: expire_at passed", ErrTokenExpired)
 			}
 		}
 	case claims.ExpiresAt != nil:
 		creds.ExpireAt = claims.ExpiresAt.Time
+		if limit := now.Add(MaxTTL); creds.ExpireAt.After(limit) {
+			creds.ExpireAt = limit
+		}
 	}
 	return creds, nil
+}
+
+// MaxTTL bounds how long a token, the connect or refresh proxy or an API
+// refresh can make a connection live before its expiry is checked again, as
+// in Centrifugo: a later expiry (most likely a mistake, and past what a
+// time.Duration holds after 292 years) counts as a year from now.
+const MaxTTL = 365 * 24 * time.Hour
+
+// ExpireAtUnix turns an expire_at in Unix seconds into the expiry it sets,
+// at most MaxTTL from now; zero (never) for 0 or less.
+func ExpireAtUnix(sec int64, now time.Time) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(min(sec, now.Unix()+int64(MaxTTL/time.Second)), 0)
 }

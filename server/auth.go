@@ -140,7 +140,7 @@ func (n *node) connectProxy(ctx context.Context, s *ws.Session, req *core.Connec
 		}
 	}
 	if r.ExpireAt > 0 {
-		creds.ExpireAt = time.Unix(r.ExpireAt, 0)
+		creds.ExpireAt = core.ExpireAtUnix(r.ExpireAt, n.now())
 		if !creds.ExpireAt.After(n.now()) {
 			n.log.Info("connection refused", "reason", "connect proxy expire_at passed", "client", s.ID())
 			return nil, core.CodeExpired.Disconnect()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -49,12 +50,13 @@ func (st *sessionState) close() {
 	}
 }
 
-// ceilSeconds rounds a duration up to whole seconds; none is 0.
+// ceilSeconds rounds a duration up to whole seconds; none is 0. Expiries
+// are at most core.MaxTTL away, far inside both types.
 func ceilSeconds(d time.Duration) uint32 {
 	if d <= 0 {
 		return 0
 	}
-	return uint32((d + time.Second - 1) / time.Second)
+	return uint32(min(d/time.Second+min(d%time.Second, 1), math.MaxUint32))
 }
 
 // startExpiry arms the expiry of a connecting session and fills in expires
@@ -124,7 +126,7 @@ func (n *node) refreshConn(s *ws.Session, c control) {
 	var expireAt time.Time
 	push := &core.Refresh{}
 	if c.ExpireAt > 0 {
-		expireAt = time.Unix(c.ExpireAt, 0)
+		expireAt = core.ExpireAtUnix(c.ExpireAt, n.now())
 		ttl := expireAt.Sub(n.now())
 		if ttl <= 0 {
 			s.Disconnect(core.CodeExpired.Disconnect())
@@ -167,12 +169,12 @@ func (n *node) refreshByProxy(s *ws.Session, st *sessionState, gen uint64) {
 	case reply.Error != nil:
 		s.Disconnect(proxyErrorDisconnect(reply.Error))
 		return
-	case reply.Result == nil || reply.Result.Expired || !time.Unix(reply.Result.ExpireAt, 0).After(now):
+	case reply.Result == nil || reply.Result.Expired || !core.ExpireAtUnix(reply.Result.ExpireAt, now).After(now):
 		n.log.Info("connection expired", "client", s.ID(), "user", s.User(), "by", "refresh proxy")
 		s.Disconnect(core.CodeExpired.Disconnect())
 		return
 	default:
-		expireAt = time.Unix(reply.Result.ExpireAt, 0)
+		expireAt = core.ExpireAtUnix(reply.Result.ExpireAt, now)
 		info, err := proxyRaw(reply.Result.Info, reply.Result.B64Info)
 		if err != nil {
 			n.log.Warn("refresh proxy sent bad info", "client", s.ID(), "error", err.Error())

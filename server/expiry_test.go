@@ -47,6 +47,50 @@ func TestExpiryClosesAfterDelay(t *testing.T) {
 	}
 }
 
+// TestFarExpiryCountsAsAYear: an expiry past a year from now (a token's exp
+// or expire_at, an API refresh) counts as a year, as in Centrifugo. Past 292
+// years it wrapped around: a ttl of nonsense and an immediate 3005.
+func TestFarExpiryCountsAsAYear(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"client_expired_close_delay":"10ms"`, server.WithClock(almostNext()))
+	sign := func(claims jwt.MapClaims) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `{"token":"` + tok + `"}`
+	}
+	const year = `"expires":true,"ttl":31536000`
+	for i, claims := range []jwt.MapClaims{
+		{"sub": "far0", "exp": 1e11},
+		{"sub": "far1", "exp": 9999999999999},
+		{"sub": "far2", "expire_at": int64(99999999999)},
+		{"sub": "far3", "expire_at": int64(9223372036854775807)},
+	} {
+		conn, push := ts.connect(sign(claims))
+		if !strings.Contains(push, year+",") {
+			t.Fatalf("claims %d: connect push %s", i, push)
+		}
+		user := claims["sub"].(string)
+		ts.publish("#"+user, `{"n":1}`)
+		if got := readFrame(t, conn); got != `{"channel":"#`+user+`","pub":{"data":{"n":1}}}` {
+			t.Fatalf("claims %d: after connect %s", i, got)
+		}
+		if i == 0 {
+			if status, out := ts.api("refresh", testAPIKey, `{"user":"far0","expire_at":99999999999}`); status != 200 || out != `{"result":{}}` {
+				t.Fatalf("refresh: %d %s", status, out)
+			}
+			if got := readFrame(t, conn); got != `{"refresh":{`+year+`}}` {
+				t.Fatalf("refresh push %s", got)
+			}
+			ts.publish("#far0", `{"n":2}`)
+			if got := readFrame(t, conn); got != `{"channel":"#far0","pub":{"data":{"n":2}}}` {
+				t.Fatalf("after refresh %s", got)
+			}
+		}
+	}
+}
+
 // TestAPIRefresh extends, shortens and ends connections through the API.
 func TestAPIRefresh(t *testing.T) {
 	t.Parallel()
