@@ -54,8 +54,13 @@ func (p *positions) connect(c *core.Connect, asked map[string]Position) []Gap {
 		if r == nil {
 			continue
 		}
-		if r.WasRecovering && !r.Recovered {
-			gaps = append(gaps, Gap{Channel: ch, From: asked[ch], To: Position{Offset: r.Offset, Epoch: r.Epoch}})
+		// A channel that is positioned but not recoverable comes back not
+		// recovered even when nothing was missed (the stream is where it
+		// was): only a stream that moved on, or another epoch, is a gap.
+		from := asked[ch]
+		same := r.Offset == from.Offset && (from.Epoch == "" || r.Epoch == from.Epoch)
+		if r.WasRecovering && !r.Recovered && !same {
+			gaps = append(gaps, Gap{Channel: ch, From: from, To: Position{Offset: r.Offset, Epoch: r.Epoch}})
 		}
 		if !r.Recoverable && !r.Positioned {
 			continue

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +74,24 @@ func TestRecoveryPositionsSentOnReconnect(t *testing.T) {
 	wantGap := Gap{Channel: "hist:r", From: Position{6, "EEEE"}, To: Position{9, "FFFF"}}
 	if len(gaps) != 1 || gaps[0] != wantGap {
 		t.Errorf("gaps = %+v, want %+v", gaps, wantGap)
+	}
+}
+
+// TestPositionedChannelThatDidNotMoveIsNoGap: a positioned channel without
+// recovery answers a recover with was_recovering and no recovered; that is
+// a gap only when the stream moved on or changed epoch.
+func TestPositionedChannelThatDidNotMoveIsNoGap(t *testing.T) {
+	t.Parallel()
+	asked := map[string]Position{"same": {5, "e"}, "moved": {5, "e"}, "reborn": {5, "e"}}
+	p := newPositions(nil)
+	gaps := p.connect(&core.Connect{Subs: map[string]*core.SubscribeResult{
+		"same":   {Positioned: true, Epoch: "e", Offset: 5, WasRecovering: true},
+		"moved":  {Positioned: true, Epoch: "e", Offset: 7, WasRecovering: true},
+		"reborn": {Positioned: true, Epoch: "f", Offset: 5, WasRecovering: true},
+	}}, asked)
+	want := []Gap{{Channel: "moved", From: Position{5, "e"}, To: Position{7, "e"}}, {Channel: "reborn", From: Position{5, "e"}, To: Position{5, "f"}}}
+	if !reflect.DeepEqual(gaps, want) {
+		t.Errorf("gaps = %+v, want %+v", gaps, want)
 	}
 }
 

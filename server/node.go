@@ -223,8 +223,11 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	if err := n.addSubscription(ctx, s, ch); err != nil {
 		return nil, broker.StreamPosition{}, err
 	}
-	res := &core.SubscribeResult{}
-	recovering := sr != nil && sr.Recover && opts.HistoryEnabled() && (opts.ForceRecovery || explicit)
+	// As in Centrifugo, was_recovering echoes a client's recover for any
+	// channel with history, recovery allowed or not; a channel without
+	// history gives {} (PROTOCOL.md §2).
+	res := &core.SubscribeResult{WasRecovering: sr != nil && sr.Recover && opts.HistoryEnabled()}
+	recovering := res.WasRecovering && (opts.ForceRecovery || explicit)
 	if !opts.HistoryEnabled() || !(opts.ForcePositioning || opts.ForceRecovery || recovering) {
 		s.AddChannel(ch, false, 0, "")
 		return res, broker.StreamPosition{}, nil
@@ -239,7 +242,6 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 		err  error
 	)
 	if recovering {
-		res.WasRecovering = true
 		limit := n.cfg.ClientRecoveryMaxPubLimit
 		pubs, sp, err = n.broker.History(ctx, ch, broker.HistoryOptions{
 			Since:   &broker.StreamPosition{Offset: sr.Offset, Epoch: sr.Epoch},
@@ -249,7 +251,7 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 		switch {
 		case err == nil && len(pubs) <= limit:
 			res.Recovered = true
-			res.Publications = pubs
+			res.Publications = withFirstEpoch(pubs, sp.Epoch)
 			res.Offset, res.Epoch = sr.Offset, sp.Epoch
 			s.AddChannel(ch, true, sp.Offset, sp.Epoch)
 			return res, sp, nil
@@ -325,6 +327,19 @@ func (n *node) Disconnected(s *ws.Session) {
 	}
 	code := s.CloseCode()
 	n.log.Debug("client disconnected", "client", s.ID(), "user", user, "code", code.Code, "reason", code.Reason)
+}
+
+// withFirstEpoch sets the stream epoch on the publication with offset 1, as
+// on the live path (PROTOCOL.md §2), in a copy: the engine's are shared.
+func withFirstEpoch(pubs []*core.Publication, epoch string) []*core.Publication {
+	for i, p := range pubs {
+		if p.Offset == 1 && p.Epoch == "" {
+			cp := *p
+			cp.Epoch = epoch
+			pubs[i] = &cp
+		}
+	}
+	return pubs
 }
 
 // HandlePublication implements broker.Handler: encode once, fan out.

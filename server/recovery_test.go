@@ -140,6 +140,55 @@ func TestRecoveryBranches(t *testing.T) {
 	}
 }
 
+// TestRecoveredFirstPublicationCarriesEpoch: offset 1 carries the stream
+// epoch in pub.epoch (PROTOCOL.md §2), recovered as well as live.
+func TestRecoveredFirstPublicationCarriesEpoch(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, histNS)
+	for i := 1; i <= 2; i++ {
+		ts.publish("hist:f", fmt.Sprintf(`{"i":%d}`, i))
+	}
+	_, epoch := topOf(t, ts, "hist:f")
+	_, connect := ts.connect(`{"token":"` + channelToken(t, "u", "hist:f") + `","subs":{"hist:f":{"recover":true,"offset":0,"epoch":""}}}`)
+	want := `"publications":[{"data":{"i":1},"offset":1,"epoch":"` + epoch + `"},{"data":{"i":2},"offset":2}]`
+	if !strings.Contains(connect, want) {
+		t.Fatalf("connect %s\nwant %s", connect, want)
+	}
+	conn, _ := ts.connect(`{"token":"` + ts.token("v", time.Hour) + `"}`)
+	if _, out := ts.api("subscribe", testAPIKey, `{"user":"v","channel":"hist:f","recover_since":{"offset":0,"epoch":"`+epoch+`"}}`); out != `{"result":{}}` {
+		t.Fatalf("subscribe: %s", out)
+	}
+	readFrame(t, conn) // the subscribe push
+	if got, want := readFrame(t, conn), `{"channel":"hist:f","pub":{"data":{"i":1},"offset":1,"epoch":"`+epoch+`"}}`; got != want {
+		t.Fatalf("replay %s\nwant %s", got, want)
+	}
+	// The engine's copy is untouched: offset 1 of the history has none.
+	if _, out := ts.api("history", testAPIKey, `{"channel":"hist:f","limit":1}`); strings.Contains(out, `"epoch":"`+epoch+`"}]`) {
+		t.Fatalf("history: %s", out)
+	}
+}
+
+// TestWasRecoveringEchoesRecover: a client's recover shows as
+// was_recovering on every channel with history, as in Centrifugo, also
+// where recovery is not allowed; a channel without history gives {}.
+func TestWasRecoveringEchoesRecover(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"namespaces":[{"name":"hp","history_size":10,"history_ttl":"300s"},{"name":"pos","history_size":10,"history_ttl":"300s","force_positioning":true},{"name":"plain"}]`)
+	ts.publish("pos:a", `{}`)
+	_, epoch := topOf(t, ts, "pos:a")
+	tok := channelToken(t, "u", "hp:a", "pos:a", "plain:a")
+	_, connect := ts.connect(`{"token":"` + tok + `","subs":{"hp:a":{"recover":true},"pos:a":{"recover":true,"offset":1},"plain:a":{"recover":true}}}`)
+	for _, want := range []string{
+		`"hp:a":{"was_recovering":true}`,
+		`"pos:a":{"epoch":"` + epoch + `","offset":1,"positioned":true,"was_recovering":true}`,
+		`"plain:a":{}`,
+	} {
+		if !strings.Contains(connect, want) {
+			t.Errorf("connect %s\nlacks %s", connect, want)
+		}
+	}
+}
+
 func TestTooManyMissedIsNotRecovered(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, `"client_recovery_max_publication_limit":2,`+histNS)
