@@ -19,14 +19,36 @@ type control struct {
 	Whitelist  []string         `json:"whitelist,omitempty"`
 	Disconnect *core.Disconnect `json:"disconnect,omitempty"`
 	// subscribe
-	Data         json.RawMessage        `json:"data,omitempty"`
+	Data         exactJSON              `json:"data,omitempty"`
 	RecoverSince *broker.StreamPosition `json:"recover_since,omitempty"`
 	// refresh (Info: the new client info; subscribe: the channel info)
 	Expired  bool            `json:"expired,omitempty"`
 	ExpireAt int64           `json:"expire_at,omitempty"`
-	Info     json.RawMessage `json:"info,omitempty"`
+	Info     exactJSON `json:"info,omitempty"`
 	// join, leave
-	ClientInfo *core.ClientInfo `json:"client_info,omitempty"`
+	ClientInfo *controlClientInfo `json:"client_info,omitempty"`
+}
+
+// exactJSON is raw JSON in a control message, which travels as JSON
+// itself: encoding/json writes a json.RawMessage compacted, but payloads
+// reach clients byte for byte (PROTOCOL.md §2). As a []byte it is written
+// as a base64 string, which keeps every byte.
+type exactJSON []byte
+
+// controlClientInfo is core.ClientInfo in a control message.
+type controlClientInfo struct {
+	User     string    `json:"user"`
+	Client   string    `json:"client"`
+	ConnInfo exactJSON `json:"conn_info,omitempty"`
+	ChanInfo exactJSON `json:"chan_info,omitempty"`
+}
+
+func newControlClientInfo(i core.ClientInfo) *controlClientInfo {
+	return &controlClientInfo{User: i.User, Client: i.Client, ConnInfo: exactJSON(i.ConnInfo), ChanInfo: exactJSON(i.ChanInfo)}
+}
+
+func (i *controlClientInfo) clientInfo() core.ClientInfo {
+	return core.ClientInfo{User: i.User, Client: i.Client, ConnInfo: json.RawMessage(i.ConnInfo), ChanInfo: json.RawMessage(i.ChanInfo)}
 }
 
 // HandleControl implements broker.Handler.
@@ -139,7 +161,7 @@ func (n *node) serverSubscribe(ctx context.Context, s *ws.Session, c control) {
 		Epoch:       res.Epoch,
 		Offset:      sp.Offset,
 		Positioned:  res.Positioned,
-		Data:        c.Data,
+		Data:        json.RawMessage(c.Data),
 	}}}
 	if res.Recovered {
 		for _, p := range res.Publications {

@@ -56,11 +56,7 @@ func (e executor) Publish(ctx context.Context, req *api.PublishRequest) (*api.Pu
 }
 
 func (e executor) control(ctx context.Context, c control) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	if err := e.n.broker.PublishControl(ctx, data); err != nil {
+	if err := e.n.publishControl(ctx, c); err != nil {
 		e.n.metrics.EngineError("control")
 		return err
 	}
@@ -88,7 +84,7 @@ func (e executor) Subscribe(ctx context.Context, req *api.SubscribeRequest) erro
 	if len(req.Info) != 0 && !json.Valid(req.Info) {
 		return core.ErrBadRequest.Err()
 	}
-	c := control{Op: "subscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel, Data: req.Data, Info: req.Info}
+	c := control{Op: "subscribe", User: req.User, Client: req.Client, Session: req.Session, Channel: req.Channel, Data: exactJSON(req.Data), Info: exactJSON(req.Info)}
 	if req.RecoverSince != nil {
 		c.RecoverSince = &broker.StreamPosition{Offset: req.RecoverSince.Offset, Epoch: req.RecoverSince.Epoch}
 	}

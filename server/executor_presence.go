@@ -17,7 +17,7 @@ func (e executor) Refresh(ctx context.Context, req *api.RefreshRequest) error {
 	if len(req.Info) != 0 && !json.Valid(req.Info) {
 		return core.ErrBadRequest.Err()
 	}
-	return e.control(ctx, control{Op: "refresh", User: req.User, Client: req.Client, Session: req.Session, Expired: req.Expired, ExpireAt: req.ExpireAt, Info: req.Info})
+	return e.control(ctx, control{Op: "refresh", User: req.User, Client: req.Client, Session: req.Session, Expired: req.Expired, ExpireAt: req.ExpireAt, Info: exactJSON(req.Info)})
 }
 
 // Presence lists the clients in a channel: 108 when the channel has no

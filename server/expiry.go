@@ -135,7 +135,7 @@ func (n *node) refreshConn(s *ws.Session, c control) {
 		push.Expires, push.TTL = true, ceilSeconds(ttl)
 	}
 	if len(c.Info) != 0 {
-		s.SetUser(s.User(), c.Info)
+		s.SetUser(s.User(), json.RawMessage(c.Info))
 		n.infoChanged(s, st)
 	}
 	st.mu.Lock()

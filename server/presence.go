@@ -100,7 +100,7 @@ func (n *node) publishJoinLeave(ctx context.Context, ch string, info core.Client
 	case ok:
 		err = jl.PublishLeave(ctx, ch, info)
 	default:
-		err = n.publishControl(ctx, control{Op: op, Channel: ch, ClientInfo: &info})
+		err = n.publishControl(ctx, control{Op: op, Channel: ch, ClientInfo: newControlClientInfo(info)})
 	}
 	if err != nil {
 		n.log.Warn("publish "+op+" failed", "channel", ch, "client", info.Client, "error", err.Error())
@@ -128,7 +128,7 @@ func (n *node) serverJoined(ctx context.Context, s *ws.Session, c control) {
 		if st.chanInfo == nil {
 			st.chanInfo = make(map[string]json.RawMessage)
 		}
-		st.chanInfo[c.Channel] = c.Info
+		st.chanInfo[c.Channel] = json.RawMessage(c.Info)
 		st.mu.Unlock()
 	}
 	if err := n.joined(ctx, s, st, []string{c.Channel}); err != nil {
@@ -141,9 +141,9 @@ func (n *node) handleJoinLeave(c control) {
 	switch {
 	case c.ClientInfo == nil:
 	case c.Op == "join":
-		n.HandleJoin(c.Channel, *c.ClientInfo)
+		n.HandleJoin(c.Channel, c.ClientInfo.clientInfo())
 	default:
-		n.HandleLeave(c.Channel, *c.ClientInfo)
+		n.HandleLeave(c.Channel, c.ClientInfo.clientInfo())
 	}
 }
 

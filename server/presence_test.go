@@ -107,9 +107,10 @@ func TestAPISubscribeJoinsAndUnsubscribeLeaves(t *testing.T) {
 	readFrame(t, watcher) // own join
 	conn, connect := ts.connect(`{"token":"` + infoToken(t, "u", "Una") + `"}`)
 	id := between(connect, `"client":"`, `"`)
-	ts.api("subscribe", testAPIKey, `{"user":"u","channel":"chat:room","info":{"role":"guest"}}`)
-	join := `{"channel":"chat:room","join":{"info":{"user":"u","client":"` + id + `","conn_info":{"name":"Una"},"chan_info":{"role":"guest"}}}}`
-	if got := readFrame(t, conn); got != `{"channel":"chat:room","subscribe":{}}` {
+	// Data and info reach clients byte for byte, spaces included.
+	ts.api("subscribe", testAPIKey, `{"user":"u","channel":"chat:room","info":{"role" : "guest"},"data":{"d" : [1, 2]}}`)
+	join := `{"channel":"chat:room","join":{"info":{"user":"u","client":"` + id + `","conn_info":{"name":"Una"},"chan_info":{"role" : "guest"}}}}`
+	if got := readFrame(t, conn); got != `{"channel":"chat:room","subscribe":{"data":{"d" : [1, 2]}}}` {
 		t.Fatalf("subscribe push %s", got)
 	}
 	if got := readFrame(t, watcher); got != join {
