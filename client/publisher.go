@@ -148,6 +148,9 @@ func (p *Publisher) do(ctx context.Context, method string, body []byte, result a
 	case http.StatusUnauthorized:
 		return fmt.Errorf("call %s: %w", method, ErrAuthRefused)
 	default:
+		if e := transportError(data); e != nil {
+			return fmt.Errorf("call %s: %w", method, e)
+		}
 		return fmt.Errorf("call %s: %w", method, &StatusError{Status: resp.StatusCode, Body: strings.TrimSpace(string(data))})
 	}
 	var reply struct {
@@ -166,4 +169,15 @@ func (p *Publisher) do(ctx context.Context, method string, body []byte, result a
 		}
 	}
 	return nil
+}
+
+// transportError reads the error of a server in the transport error mode
+// (Centrifugo's http_api.error_mode): an HTTP status with the error object
+// alone as the body. Nil when the body is not one.
+func transportError(body []byte) *core.Error {
+	var e core.Error
+	if json.Unmarshal(body, &e) != nil || e.Code == 0 {
+		return nil
+	}
+	return &e
 }

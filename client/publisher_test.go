@@ -41,6 +41,10 @@ func apiServer(t *testing.T, bodies chan<- string) *httptest.Server {
 			_, _ = io.WriteString(w, `{"result":{"channels":{"a":{"num_clients":2}}}}`)
 		case p.Channel == "":
 			_, _ = io.WriteString(w, `{"error":{"code":107,"message":"bad request"}}`)
+		case p.Channel == "transport":
+			// A server in the transport error mode (http_api.error_mode).
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"code":102,"message":"unknown channel"}`)
 		case p.Channel == "hist":
 			_, _ = io.WriteString(w, `{"result":{"offset":1,"epoch":"jRCDQVhp"}}`)
 		default:
@@ -82,6 +86,10 @@ func TestPublishReplies(t *testing.T) {
 		{"error reply", "k", "", PublishResult{}, func(err error) bool {
 			var apiErr *core.Error
 			return errors.As(err, &apiErr) && apiErr.Code == 107 && apiErr.Message == "bad request"
+		}},
+		{"error in the transport mode", "k", "transport", PublishResult{}, func(err error) bool {
+			var apiErr *core.Error
+			return errors.As(err, &apiErr) && apiErr.Code == 102 && apiErr.Message == "unknown channel"
 		}},
 		{"wrong key", "nope", "x", PublishResult{}, func(err error) bool { return errors.Is(err, ErrAuthRefused) }},
 		{"no key", "", "x", PublishResult{}, func(err error) bool { return errors.Is(err, ErrAuthRefused) }},

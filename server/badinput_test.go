@@ -222,9 +222,9 @@ func TestTransportErrorModeFromConfig(t *testing.T) {
 		status       int
 		want         string
 	}{
-		{"publish", `{"channel":"","data":{}}`, 400, `{"error":{"code":107,"message":"bad request"}}`},
-		{"publish", `{"channel":"nope:x","data":{}}`, 404, `{"error":{"code":102,"message":"unknown channel"}}`},
-		{"history", `{"channel":"a"}`, 400, `{"error":{"code":108,"message":"not available"}}`},
+		{"publish", `{"channel":"","data":{}}`, 400, `{"code":107,"message":"bad request"}`},
+		{"publish", `{"channel":"nope:x","data":{}}`, 404, `{"code":102,"message":"unknown channel"}`},
+		{"history", `{"channel":"a"}`, 400, `{"code":108,"message":"not available"}`},
 		{"publish", `{"channel":"a","data":{}}`, 200, `{"result":{}}`},
 	} {
 		if status, out := ts.api(c.method, testAPIKey, c.body); status != c.status || out != c.want {

@@ -191,7 +191,10 @@ func (h *Handler) writeReply(w http.ResponseWriter, r *http.Request, result any,
 	rep := h.toReply(result, err)
 	w.Header().Set("Content-Type", "application/json")
 	if rep.Error != nil && (h.cfg.TransportErrors || strings.EqualFold(r.Header.Get("X-Centrifugo-Error-Mode"), "transport")) {
+		// As Centrifugo does: the status, and the error object alone.
 		w.WriteHeader(transportStatus(core.ErrorCode(rep.Error.Code)))
+		_ = json.NewEncoder(w).Encode(rep.Error)
+		return replyStatus(rep)
 	}
 	_ = json.NewEncoder(w).Encode(rep)
 	return replyStatus(rep)

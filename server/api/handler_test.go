@@ -74,9 +74,9 @@ func TestHandler(t *testing.T) {
 		{"internal error", "/api/publish", `{"channel":"fail","data":{}}`, nil, 200, `{"error":{"code":100,"message":"internal server error"}}`},
 		// The transport error mode adds Centrifugo v6's HTTP statuses: 400
 		// for 107 and 108, 404 for 102 and 104, 416 for 112, 500 for the rest.
-		{"transport error mode", "/api/publish", `{"channel":"","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 400, `{"error":{"code":107,"message":"bad request"}}`},
-		{"transport mode not found", "/api/nope", `{}`, []string{"X-Centrifugo-Error-Mode", "Transport"}, 404, `{"error":{"code":104,"message":"not found"}}`},
-		{"transport mode internal", "/api/publish", `{"channel":"fail","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 500, `{"error":{"code":100,"message":"internal server error"}}`},
+		{"transport error mode", "/api/publish", `{"channel":"","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 400, `{"code":107,"message":"bad request"}`},
+		{"transport mode not found", "/api/nope", `{}`, []string{"X-Centrifugo-Error-Mode", "Transport"}, 404, `{"code":104,"message":"not found"}`},
+		{"transport mode internal", "/api/publish", `{"channel":"fail","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 500, `{"code":100,"message":"internal server error"}`},
 		{"transport mode success", "/api/publish", `{"channel":"a","data":{}}`, []string{"X-Centrifugo-Error-Mode", "transport"}, 200, `{"result":{"offset":`},
 		{"body too large", "/api/publish", `{"channel":"a","data":"` + strings.Repeat("x", 2000) + `"}`, nil, 413, "request body too large"},
 		{"broadcast over the cap", "/api/broadcast", `{"channels":["a","b","c"],"data":{}}`, nil, 200, `{"error":{"code":106,"message":"limit exceeded"}}`},
