@@ -260,3 +260,18 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("health: %d", resp.StatusCode)
 	}
 }
+
+// TestPublishB64DataWinsOverData: with both, b64data is published, as in
+// Centrifugo.
+func TestPublishB64DataWinsOverData(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "")
+	conn, _ := ts.connect(`{"token":"` + ts.token("u", time.Hour) + `"}`)
+	// eyJiIjogMn0= is {"b": 2}
+	if status, out := ts.api("publish", testAPIKey, `{"channel":"#u","data":{"a":1},"b64data":"eyJiIjogMn0="}`); status != 200 || out != `{"result":{}}` {
+		t.Fatalf("publish: %d %s", status, out)
+	}
+	if got := readFrame(t, conn); got != `{"channel":"#u","pub":{"data":{"b": 2}}}` {
+		t.Fatalf("got %s", got)
+	}
+}

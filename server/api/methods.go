@@ -78,15 +78,16 @@ func (h *Handler) publish(ctx context.Context, req *PublishRequest) (*PublishRes
 	if req.Channel == "" {
 		return nil, core.ErrBadRequest.Err()
 	}
-	if len(req.Data) == 0 {
-		if req.B64Data == "" {
-			return nil, core.ErrBadRequest.Err()
-		}
+	// b64data wins over data when both are given, as in Centrifugo.
+	if req.B64Data != "" {
 		data, err := base64.StdEncoding.DecodeString(req.B64Data)
 		if err != nil || !json.Valid(data) {
 			return nil, core.ErrBadRequest.Err()
 		}
 		req.Data = data
+	}
+	if len(req.Data) == 0 {
+		return nil, core.ErrBadRequest.Err()
 	}
 	return h.exec.Publish(ctx, req)
 }
