@@ -101,9 +101,23 @@ func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.Hi
 	}
 	ho := broker.HistoryOptions{Limit: req.Limit, Reverse: req.Reverse, MetaTTL: opts.HistoryMetaTTL.D()}
 	if req.Since != nil {
+		if req.Reverse && req.Since.Offset == 0 {
+			return nil, core.ErrBadRequest.Err() // nothing comes before offset 0
+		}
 		ho.Since = &broker.StreamPosition{Offset: req.Since.Offset, Epoch: req.Since.Epoch}
 	}
 	pubs, sp, err := e.n.broker.History(ctx, req.Channel, ho)
+	if errors.Is(err, broker.ErrUnrecoverablePosition) && req.Since != nil && (req.Since.Epoch == "" || req.Since.Epoch == sp.Epoch) {
+		// As in Centrifugo, only another epoch makes since unrecoverable
+		// here: past the top there is nothing yet, and before what the
+		// stream keeps, it is read from its oldest publication.
+		if req.Since.Offset >= sp.Offset {
+			pubs, err = nil, nil
+		} else {
+			ho.Since = nil
+			pubs, sp, err = e.n.broker.History(ctx, req.Channel, ho)
+		}
+	}
 	if errors.Is(err, broker.ErrUnrecoverablePosition) {
 		return nil, core.ErrUnrecoverablePos.Err()
 	}

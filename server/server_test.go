@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -141,6 +142,7 @@ func TestAPIPublishHistoryReplies(t *testing.T) {
 		{"publish", `{"channel":"nope:x","data":{}}`, 200, `{"error":{"code":102,"message":"unknown channel"}}`},
 		{"publish", `{nope`, 400, `bad request`},
 		{"history", `{"channel":"hist:a","since":{"offset":5,"epoch":"zzzzzzzz"}}`, 200, `{"error":{"code":112,"message":"unrecoverable position"}}`},
+		{"history", `{"channel":"hist:a","since":{"offset":0},"reverse":true,"limit":5}`, 200, `{"error":{"code":107,"message":"bad request"}}`},
 		{"nosuch", `{}`, 200, `{"error":{"code":104,"message":"not found"}}`},
 		{"channels", `{}`, 200, `{"result":{"channels":{}}}`},
 	}
@@ -148,6 +150,29 @@ func TestAPIPublishHistoryReplies(t *testing.T) {
 		status, out := ts.api(c.method, testAPIKey, c.body)
 		if status != c.status || out != c.want {
 			t.Errorf("%s %s: got %d %s, want %d %s", c.method, c.body, status, out, c.status, c.want)
+		}
+	}
+}
+
+// TestHistorySinceOutsideTheStream: as in Centrifugo, a since past the top
+// gives no publications and one before what the stream keeps gives the
+// stream from its oldest publication; only another epoch is 112.
+func TestHistorySinceOutsideTheStream(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"namespaces":[{"name":"hist","history_size":2,"history_ttl":"300s"}]`)
+	for i := 1; i <= 3; i++ {
+		ts.publish("hist:o", fmt.Sprintf(`{"i":%d}`, i))
+	}
+	_, epoch := topOf(t, ts, "hist:o")
+	for since, want := range map[string]string{
+		`{"offset":9,"epoch":"` + epoch + `"}`: `{"result":{"publications":[],"offset":3,"epoch":"` + epoch + `"}}`,
+		`{"offset":3}`:                         `{"result":{"publications":[],"offset":3,"epoch":"` + epoch + `"}}`,
+		`{"offset":0,"epoch":"` + epoch + `"}`: `{"result":{"publications":[{"data":{"i":2},"offset":2},{"data":{"i":3},"offset":3}],"offset":3,"epoch":"` + epoch + `"}}`,
+		`{"offset":1}`:                         `{"result":{"publications":[{"data":{"i":2},"offset":2},{"data":{"i":3},"offset":3}],"offset":3,"epoch":"` + epoch + `"}}`,
+		`{"offset":1,"epoch":"other"}`:         `{"error":{"code":112,"message":"unrecoverable position"}}`,
+	} {
+		if _, out := ts.api("history", testAPIKey, `{"channel":"hist:o","limit":10,"since":`+since+`}`); out != want {
+			t.Errorf("since %s:\n got %s\nwant %s", since, out, want)
 		}
 	}
 }
