@@ -18,6 +18,10 @@ const (
 	ExitAuth       = 4 // the server refused the API key (HTTP 401)
 	ExitDisconnect = 5 // the server disconnected for good
 	ExitGap        = 6 // a recovery gap, with --fail-on-gap
+
+	// ExitOutputClosed is what a shell reports for a process that SIGPIPE
+	// ended (128+13): a command whose output's reader went away.
+	ExitOutputClosed = 141
 )
 
 // usageError is a mistake in how a command was called.

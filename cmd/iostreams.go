@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/mattn/go-isatty"
 )
@@ -31,11 +34,17 @@ type IOStreams struct {
 	// WorkDir is the directory searched for ./config.json; "" means the
 	// process's working directory.
 	WorkDir string
+
+	// outFile is standard output when it is a pipe or a file, for watch
+	// to notice a reader that went away while nothing is written.
+	outFile *os.File
 }
 
-// System returns the IOStreams of the running process.
+// System returns the IOStreams of the running process. Standard output
+// that is not a terminal (a pipe, a file) reports a reader that went away
+// as errOutputClosed; see Main.
 func System() *IOStreams {
-	return &IOStreams{
+	ios := &IOStreams{
 		In:        os.Stdin,
 		Out:       os.Stdout,
 		ErrOut:    os.Stderr,
@@ -45,6 +54,27 @@ func System() *IOStreams {
 		Getenv:    os.Getenv,
 		ConfigDir: os.UserConfigDir,
 	}
+	if !ios.OutTTY {
+		ios.Out = outputFile{os.Stdout}
+		ios.outFile = os.Stdout
+	}
+	return ios
+}
+
+// errOutputClosed is a write to standard output whose reader has gone (the
+// other end of `uniws watch | head -1`). It wraps EPIPE.
+var errOutputClosed = fmt.Errorf("standard output closed by its reader: %w", syscall.EPIPE)
+
+// outputFile is standard output, with EPIPE reported as errOutputClosed
+// so that it is told apart from a broken network connection.
+type outputFile struct{ f *os.File }
+
+func (o outputFile) Write(p []byte) (int, error) {
+	n, err := o.f.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		err = errOutputClosed
+	}
+	return n, err
 }
 
 func isTerminal(f *os.File) bool {

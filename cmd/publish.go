@@ -127,6 +127,7 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 	defer transport.CloseIdleConnections()
 	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport},
 		UserAgent: "uniws/" + buildVersion()}
+	printing := true
 	for i, data := range payloads {
 		rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 		res, err := pub.Publish(rctx, client.PublishRequest{Channel: opts.Channel, Data: data})
@@ -140,8 +141,16 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 			}
 			return fmt.Errorf("publish to %s: %w", opts.Channel, err)
 		}
-		if err := printPublishResult(f.ios, opts, res); err != nil {
-			return err
+		if printing {
+			err := printPublishResult(f.ios, opts, res)
+			switch {
+			case errors.Is(err, errOutputClosed):
+				// Nobody reads the results (`| head -1`): every line
+				// is still published.
+				printing = false
+			case err != nil:
+				return err
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,8 +16,14 @@ import (
 // streamNDJSON prints conn's pushes as NDJSON on stdout and its state
 // changes on stderr until the stream ends, --count is reached or --timeout
 // passes.
+//
+// When the reader of stdout goes away (`uniws watch | head -1`), the watch
+// ends with exit 0, at once even if nothing is being written.
 func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *watchOptions) error {
 	w := &watchPrinter{ios: ios, opts: opts}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	gone := outputGone(pollCtx, ios.outFile)
 	var timeout <-chan time.Time
 	if opts.Timeout > 0 {
 		t := time.NewTimer(opts.Timeout)
@@ -30,8 +37,13 @@ func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *
 				return nil // interrupted
 			}
 			if done, err := w.handle(ev); done || err != nil {
+				if errors.Is(err, errOutputClosed) {
+					return nil
+				}
 				return err
 			}
+		case <-gone:
+			return nil
 		case <-timeout:
 			if opts.Count > 0 {
 				return &timeoutError{msg: fmt.Sprintf("timeout after %s: got %d of %d publications",
