@@ -45,8 +45,9 @@ exits 2 and publishes nothing.
 
 The server defaults to http://localhost:<port> with the port of the resolved
 configuration (8000 without one); --server takes http(s) or ws(s) URLs, with
-or without the endpoint path (the same value as watch's --server); the API key comes from --api-key, then
-$UNIWS_API_KEY, then the configuration's api_key.
+or without the endpoint path (the same value as watch's --server). The API
+key comes from --api-key, then $UNIWS_API_KEY, then the configuration's
+api_key.
 
 On a terminal the result is printed in words; otherwise, or with --json, each
 publish prints one JSON line: {} or {"offset":N,"epoch":"..."} for channels
