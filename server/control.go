@@ -22,8 +22,8 @@ type control struct {
 	Data         exactJSON              `json:"data,omitempty"`
 	RecoverSince *broker.StreamPosition `json:"recover_since,omitempty"`
 	// refresh (Info: the new client info; subscribe: the channel info)
-	Expired  bool            `json:"expired,omitempty"`
-	ExpireAt int64           `json:"expire_at,omitempty"`
+	Expired  bool      `json:"expired,omitempty"`
+	ExpireAt int64     `json:"expire_at,omitempty"`
 	Info     exactJSON `json:"info,omitempty"`
 	// join, leave
 	ClientInfo *controlClientInfo `json:"client_info,omitempty"`
