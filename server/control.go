@@ -35,6 +35,24 @@ type control struct {
 // as a base64 string, which keeps every byte.
 type exactJSON []byte
 
+// UnmarshalJSON takes the base64 string, or the raw JSON value nodes
+// built before exactJSON sent (compacted), so that a node still running
+// such a build during a rolling upgrade is understood; only a JSON string
+// from one cannot be told from base64. Such a node reads what this one
+// sends as a string.
+func (e *exactJSON) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var raw []byte
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return err
+		}
+		*e = raw
+		return nil
+	}
+	*e = append((*e)[:0], b...)
+	return nil
+}
+
 // controlClientInfo is core.ClientInfo in a control message.
 type controlClientInfo struct {
 	User     string    `json:"user"`
