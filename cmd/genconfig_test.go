@@ -131,6 +131,9 @@ func TestCheckconfig(t *testing.T) {
 			`error: redis_address: "redis://u:xxxxx@host:6379": not a URL`,
 			`error: token_jwks_public_endpoint: "ftp://u:xxxxx@idp/jwks" is not an http:// or https:// URL`},
 			[]string{"PASS"}},
+		{"credentials in addresses listed twice or not parsing", write("creds2.json", `{"token_hmac_secret_key":"s","engine":"redis","redis_addresses":["redis://u:TWICEPASS@h:6379","redis://u:TWICEPASS@h:6379"],"proxy_connect_endpoint":"http://u:Sec/retPASS@h/x"}`), ExitError, []string{
+			`"redis://u:xxxxx@h:6379" is listed twice`},
+			[]string{"PASS"}},
 		{"a dotted key in a Centrifugo file", write("dotted.yaml", "client.ping_interval: 5s\nclient:\n  token:\n    hmac_secret_key: s\n"), ExitError, []string{
 			"error: client.ping_interval: unknown key: a key with dots in its name is not nested"},
 			[]string{"did you mean"}},

@@ -40,7 +40,7 @@ func (c *Config) validateRedis() error {
 			return keyErr(key, "%q: %v", RedactURL(addr), err)
 		}
 		if seen[addr] {
-			return keyErr(key, "%q is listed twice", addr)
+			return keyErr(key, "%q is listed twice", RedactURL(addr))
 		}
 		seen[addr] = true
 	}
@@ -90,24 +90,27 @@ func checkRedisAddress(addr string) error {
 }
 
 // RedactURL hides the password of a URL's user information (user:password@)
-// for messages and logs, as url.URL.Redacted does, also in text that does
-// not parse as a URL.
+// for messages and logs, as url.URL.Redacted does. Text that does not
+// parse as a URL with a host (a password holding "/" or "#", a host:port
+// without a scheme) is redacted up to its last "@" to be safe.
 func RedactURL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
+	if u, err := url.Parse(s); err == nil && strings.Contains(s, "://") {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
 		return s
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
+	at := strings.LastIndex(s, "@")
 	if at < 0 {
 		return s
 	}
-	user, _, hasPassword := strings.Cut(rest[:at], ":")
-	if !hasPassword {
+	start := 0
+	if i := strings.Index(s[:at], "://"); i >= 0 {
+		start = i + 3
+	}
+	colon := strings.IndexByte(s[start:at], ':')
+	if colon < 0 {
 		return s
 	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
+	return s[:start+colon] + ":xxxxx" + s[at:]
 }

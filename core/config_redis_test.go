@@ -61,6 +61,9 @@ func TestRedactURL(t *testing.T) {
 		"redis://user@host:6379":        "redis://user@host:6379",
 		"host:6379":                     "host:6379",
 		"https://u:p:q@idp":             "https://u:xxxxx@idp",
+		"redis://:Sec/ret+Pw@h:6379":    "redis://:xxxxx@h:6379",
+		"redis://:Sec#ret@h:6379":       "redis://:xxxxx@h:6379",
+		"u:SecretPw@h:6379":             "u:xxxxx@h:6379",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
