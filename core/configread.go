@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -168,15 +169,18 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 	}
 	// The checks across keys run even when some values did not decode
 	// (those keep their defaults), so that every problem is reported at
-	// once; what they say about a key that failed already is left out.
-	failed := make(map[string]bool)
+	// once; what they say about a key that failed already, under its name
+	// or naming it ("… must be greater than pong_timeout 8s"), is left out.
+	var failed []string
 	for _, e := range append(errs[:len(errs):len(errs)], flatErrs...) {
 		if ce, ok := e.(*ConfigError); ok {
-			failed[baseKey(ce.Key)] = true
+			failed = append(failed, baseKey(ce.Key))
 		}
 	}
 	for _, e := range ConfigProblems(cfg.Validate()) {
-		if ce, ok := e.(*ConfigError); !ok || !failed[baseKey(ce.Key)] {
+		if ce, ok := e.(*ConfigError); !ok || !slices.ContainsFunc(failed, func(k string) bool {
+			return baseKey(ce.Key) == k || namesKey(ce.Err.Error(), k)
+		}) {
 			flatErrs = append(flatErrs, e)
 		}
 	}
@@ -187,6 +191,23 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 		return nil, report, errors.Join(errs...)
 	}
 	return &cfg, report, nil
+}
+
+// namesKey reports whether msg names key as a word of its own.
+func namesKey(msg, key string) bool {
+	word := func(c byte) bool { return c == '_' || c == '.' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(key)
+		if (j == 0 || !word(msg[j-1])) && (end == len(msg) || !word(msg[end])) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // baseKey is the top-level key of a problem's key ("namespaces" of
