@@ -116,7 +116,14 @@ func (e executor) History(ctx context.Context, req *api.HistoryRequest) (*api.Hi
 		} else {
 			ho.Since = nil
 			pubs, sp, err = e.n.broker.History(ctx, req.Channel, ho)
+			if err == nil && req.Since.Epoch != "" && sp.Epoch != req.Since.Epoch {
+				err = broker.ErrUnrecoverablePosition // a new stream meanwhile
+			}
 		}
+	}
+	if err == nil && req.Since != nil && req.Reverse && req.Since.Offset > sp.Offset+1 {
+		// Backwards from past the top: Centrifugo finds nothing there.
+		pubs = nil
 	}
 	if errors.Is(err, broker.ErrUnrecoverablePosition) {
 		return nil, core.ErrUnrecoverablePos.Err()

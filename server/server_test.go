@@ -175,6 +175,17 @@ func TestHistorySinceOutsideTheStream(t *testing.T) {
 			t.Errorf("since %s:\n got %s\nwant %s", since, out, want)
 		}
 	}
+	// Backwards: before since; from one past the top, all; further, none.
+	for since, want := range map[int]string{
+		3: `[{"data":{"i":2},"offset":2}]`,
+		4: `[{"data":{"i":3},"offset":3},{"data":{"i":2},"offset":2}]`,
+		9: `[]`,
+	} {
+		body := fmt.Sprintf(`{"channel":"hist:o","limit":10,"reverse":true,"since":{"offset":%d}}`, since)
+		if _, out := ts.api("history", testAPIKey, body); !strings.HasPrefix(out, `{"result":{"publications":`+want+`,`) {
+			t.Errorf("reverse since %d: %s, want publications %s", since, out, want)
+		}
+	}
 }
 
 func TestAPIAuth(t *testing.T) {
