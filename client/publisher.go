@@ -173,10 +173,11 @@ func (p *Publisher) do(ctx context.Context, method string, body []byte, result a
 
 // transportError reads the error of a server in the transport error mode
 // (Centrifugo's http_api.error_mode): an HTTP status with the error object
-// alone as the body. Nil when the body is not one.
+// alone as the body, its code one of the API's (100-199). Nil when the
+// body is not one, e.g. a proxy's own JSON error.
 func transportError(body []byte) *core.Error {
 	var e core.Error
-	if json.Unmarshal(body, &e) != nil || e.Code == 0 {
+	if json.Unmarshal(body, &e) != nil || e.Code < 100 || e.Code > 199 {
 		return nil
 	}
 	return &e

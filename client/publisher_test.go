@@ -45,6 +45,10 @@ func apiServer(t *testing.T, bodies chan<- string) *httptest.Server {
 			// A server in the transport error mode (http_api.error_mode).
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = io.WriteString(w, `{"code":102,"message":"unknown channel"}`)
+		case p.Channel == "proxy":
+			// A proxy's own JSON error is no API error.
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, `{"code":502,"message":"bad gateway"}`)
 		case p.Channel == "hist":
 			_, _ = io.WriteString(w, `{"result":{"offset":1,"epoch":"jRCDQVhp"}}`)
 		default:
@@ -90,6 +94,10 @@ func TestPublishReplies(t *testing.T) {
 		{"error in the transport mode", "k", "transport", PublishResult{}, func(err error) bool {
 			var apiErr *core.Error
 			return errors.As(err, &apiErr) && apiErr.Code == 102 && apiErr.Message == "unknown channel"
+		}},
+		{"a proxy's JSON error", "k", "proxy", PublishResult{}, func(err error) bool {
+			var se *StatusError
+			return errors.As(err, &se) && se.Status == http.StatusBadGateway
 		}},
 		{"wrong key", "nope", "x", PublishResult{}, func(err error) bool { return errors.Is(err, ErrAuthRefused) }},
 		{"no key", "", "x", PublishResult{}, func(err error) bool { return errors.Is(err, ErrAuthRefused) }},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -204,7 +203,7 @@ func benchConfig(f *factory, opts *benchOptions) (bench.Config, error) {
 	url := wsURL(server)
 	api := opts.API
 	if api == "" {
-		api = apiURL(url)
+		api = apiBase(url)
 	}
 	cfg := bench.Config{
 		URL: url, API: &client.Publisher{Server: api, APIKey: key, UserAgent: "uniws-bench/" + buildVersion()},
@@ -240,16 +239,6 @@ func benchTokens(token, secret, user string, shared bool, channel string) func(i
 		return func(int) (string, error) { return t, err }
 	}
 	return func(i int) (string, error) { return mint("bench-" + strconv.Itoa(i)) }
-}
-
-// apiURL is the API base of the server behind a uni_websocket URL.
-func apiURL(ws string) string {
-	scheme, rest, _ := strings.Cut(ws, "://")
-	host, _, _ := strings.Cut(rest, "/")
-	if scheme == "wss" {
-		return "https://" + host
-	}
-	return "http://" + host
 }
 
 func firstNonEmpty(s, def string) string {

@@ -118,6 +118,9 @@ func TestChecktokenExplains(t *testing.T) {
 		{"over the channel limit", "", hs("current", jwt.MapClaims{"sub": "u", "aud": "app", "channels": []string{"a", "b"}}), ExitError, []string{"disconnect 3505", "client_channel_limit"}},
 		{"expire_at sets the connection's end", "", hs("current", jwt.MapClaims{"aud": "app", "exp": now + 10, "expire_at": now + 60}), ExitOK, []string{
 			"expires:   2027-01-15T08:00:10Z (in 10s)", "conn ends: 2027-01-15T08:01:00Z (in 1m0s) (expire_at"}},
+		{"an expiry over a year away counts as a year", "", hs("current", jwt.MapClaims{"aud": "app", "exp": 1e11, "expire_at": int64(9223372036854775807)}), ExitOK, []string{
+			"expires:   5138-11-16T09:46:40Z: more than a year away: the server counts a year from connect (ttl 31536000)",
+			"conn ends: expire_at 9223372036854775807: more than a year away"}},
 		{"expire_at does not save an expired exp", "", hs("current", jwt.MapClaims{"aud": "app", "exp": now - 10, "expire_at": now + 60}), ExitError, []string{
 			"(EXPIRED 10s ago)", "disconnect 3005"}},
 		{"not valid yet", "", hs("current", jwt.MapClaims{"aud": "app", "nbf": now + 60}), ExitError, []string{"not before", "disconnect 3005"}},

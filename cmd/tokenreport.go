@@ -193,6 +193,9 @@ func (r *tokenReport) expiry() {
 	switch {
 	case c.ExpireAt != nil && *c.ExpireAt <= 0:
 		r.line("conn ends", "never: expire_at is 0 (the connection outlives exp)")
+	case c.ExpireAt != nil && *c.ExpireAt > r.now.Unix()+int64(core.MaxTTL/time.Second):
+		// Unix seconds this far out may not even fit a time.Time.
+		r.line("conn ends", "expire_at %d: %s", *c.ExpireAt, farExpiry)
 	case c.ExpireAt != nil:
 		r.line("conn ends", "%s (expire_at: the connection's end instead of exp)", r.expires(time.Unix(*c.ExpireAt, 0)))
 	}
@@ -204,8 +207,14 @@ func (r *tokenReport) expiry() {
 	}
 }
 
+// farExpiry says what the server makes of an expiry over a year away.
+const farExpiry = "more than a year away: the server counts a year from connect (ttl 31536000), as Centrifugo does"
+
 // expires is an expiry time and whether it has passed.
 func (r *tokenReport) expires(t time.Time) string {
+	if t.After(r.now.Add(core.MaxTTL)) {
+		return t.UTC().Format(time.RFC3339) + ": " + farExpiry
+	}
 	if t.After(r.now) {
 		return r.when(t)
 	}

@@ -24,7 +24,7 @@ func wsURL(s string) string {
 func apiBase(s string) string {
 	scheme, rest := withScheme(s, false)
 	host, path, _ := splitAddress(rest)
-	path = strings.TrimSuffix(path, endpointPath)
+	path = strings.TrimSuffix(strings.TrimRight(path, "/"), endpointPath)
 	return scheme + "://" + host + strings.TrimRight(path, "/")
 }
 

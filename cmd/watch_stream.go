@@ -149,6 +149,10 @@ func why(ev client.Event) string {
 }
 
 func describeGap(g client.Gap) string {
+	if g.To == (client.Position{}) {
+		return fmt.Sprintf("channel %s: asked to recover from offset %d (epoch %q), but the channel keeps no position to recover from (no force_recovery or force_positioning); publications in between may be lost",
+			g.Channel, g.From.Offset, g.From.Epoch)
+	}
 	return fmt.Sprintf("channel %s: asked to recover from offset %d (epoch %q), the stream is at offset %d (epoch %q); publications in between may be lost",
 		g.Channel, g.From.Offset, g.From.Epoch, g.To.Offset, g.To.Epoch)
 }

@@ -355,6 +355,7 @@ func TestAPIBase(t *testing.T) {
 		"https://h/rt/":                       "https://h/rt",
 		"wss://h/rt/connection/uni_websocket": "https://h/rt",
 		"ftp://h":                             "ftp://h",
+		"wss://h/connection/uni_websocket/":   "https://h",
 	} {
 		if got := apiBase(in); got != want {
 			t.Errorf("apiBase(%q) = %q, want %q", in, got, want)
@@ -577,4 +578,17 @@ func TestWatchFullScreenWarnsBeforeReconnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.wait(t).expect(t, ExitOK)
+}
+
+func TestDescribeGap(t *testing.T) {
+	t.Parallel()
+	moved := describeGap(client.Gap{Channel: "c", From: client.Position{Offset: 5, Epoch: "e"}, To: client.Position{Offset: 7, Epoch: "e"}})
+	if !strings.Contains(moved, `the stream is at offset 7 (epoch "e")`) {
+		t.Errorf("moved: %s", moved)
+	}
+	// A channel with history but no positioning answers without a position.
+	none := describeGap(client.Gap{Channel: "c", From: client.Position{Offset: 5, Epoch: "e"}})
+	if !strings.Contains(none, "keeps no position to recover from") || strings.Contains(none, "offset 0") {
+		t.Errorf("no position: %s", none)
+	}
 }

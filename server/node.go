@@ -223,9 +223,9 @@ func (n *node) subscribe(ctx context.Context, s *ws.Session, ch string, sr *core
 	if err := n.addSubscription(ctx, s, ch); err != nil {
 		return nil, broker.StreamPosition{}, err
 	}
-	// As in Centrifugo, was_recovering echoes a client's recover for any
-	// channel with history, recovery allowed or not; a channel without
-	// history gives {} (PROTOCOL.md §2).
+	// was_recovering echoes a client's recover, recovery allowed or not,
+	// as in Centrifugo, which does so on every channel; a channel without
+	// history gives {} (PROTOCOL.md §2), so only those with history do.
 	res := &core.SubscribeResult{WasRecovering: sr != nil && sr.Recover && opts.HistoryEnabled()}
 	recovering := res.WasRecovering && (opts.ForceRecovery || explicit)
 	if !opts.HistoryEnabled() || !(opts.ForcePositioning || opts.ForceRecovery || recovering) {
