@@ -26,8 +26,12 @@ func outputGone(ctx context.Context, f *os.File) <-chan struct{} {
 			if err != nil && err != unix.EINTR {
 				return
 			}
-			if n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+			switch {
+			case n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0:
 				close(gone)
+				return
+			case n > 0:
+				// POLLNVAL (no stdout at all): the next write tells.
 				return
 			}
 		}
