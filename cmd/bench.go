@@ -58,8 +58,9 @@ user per connection (bench-0, bench-1, ...), or all as --user.
 Publishing is as fast as --inflight concurrent API requests and --max-backlog
 (publications sent but not yet received everywhere) allow, or at --rate per
 second; --duration publishes steadily for that long (a soak run), sampling
-every --sample. Each payload is {"seq":N,"ts":UNIX_NANOS,"pad":"x..."} of
---payload bytes. As fast as possible measures throughput: its latency is
+every --sample. Each payload is {"run":"R","seq":N,"ts":UNIX_NANOS,"pad":"x..."}
+of --payload bytes; only this run's R counts, so other publications to the
+channel (another bench, say) are not taken for deliveries. As fast as possible measures throughput: its latency is
 mostly the backlog's queueing; measure latency at a --rate the server keeps up
 with.
 

@@ -175,7 +175,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.prefix = pubPrefix(cfg.Channel)
+	t.run = newRun()
+	t.prefix, t.runMark = pubPrefix(cfg.Channel, t.run), runMarker(t.run)
 	if cfg.PID > 0 {
 		if _, err := readProc(cfg.PID); err != nil {
 			return nil, fmt.Errorf("check --pid %d: %w", cfg.PID, err)

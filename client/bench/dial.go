@@ -29,7 +29,9 @@ type target struct {
 	path    string // request URI
 	tls     *tls.Config
 	sources []net.IP // local addresses, used in turn; nil: the kernel picks
-	prefix  []byte   // pubPrefix of the bench channel
+	run     string   // the run's name, in every payload it publishes
+	prefix  []byte   // pubPrefix of the bench channel and run
+	runMark []byte   // runMarker of the run
 }
 
 // newTarget resolves a ws:// or wss:// URL and picks the source addresses:
@@ -148,7 +150,7 @@ func (t *target) dial(ctx context.Context, i int, timeout time.Duration, req *co
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
-	c := &conn{nc: nc, buf: make([]byte, initialBuffer), prefix: t.prefix}
+	c := &conn{nc: nc, buf: make([]byte, initialBuffer), prefix: t.prefix, runMark: t.runMark}
 	if err := c.connect(t, req, channel); err != nil {
 		_ = nc.Close()
 		return nil, err

@@ -2,21 +2,29 @@ package bench
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"math"
 	"strconv"
 )
 
-// MinPayload is the smallest payload size: {"seq":N,"ts":T,"pad":""} with
-// a 19-digit timestamp and a short sequence number.
-const MinPayload = 48
+// MinPayload is the smallest payload size:
+// {"run":"R","seq":N,"ts":T,"pad":""} with an 8-letter run, a 19-digit
+// timestamp and a sequence number of up to six digits.
+const MinPayload = 65
 
-// AppendPayload appends the publication data for message seq sent at ts
-// (Unix nanoseconds): {"seq":N,"ts":T,"pad":"xxx"}, padded so that it is
-// size bytes long when size allows.
-func AppendPayload(dst []byte, seq, ts int64, size int) []byte {
+// runLen is the length of a run's name.
+const runLen = 8
+
+// AppendPayload appends the publication data for message seq of run sent
+// at ts (Unix nanoseconds): {"run":"R","seq":N,"ts":T,"pad":"xxx"}, padded
+// so that it is size bytes long when size allows. The run tells this
+// run's publications from anything else published to the channel.
+func AppendPayload(dst []byte, run string, seq, ts int64, size int) []byte {
 	start := len(dst)
-	dst = append(dst, `{"seq":`...)
+	dst = append(dst, `{"run":"`...)
+	dst = append(dst, run...)
+	dst = append(dst, `","seq":`...)
 	dst = strconv.AppendInt(dst, seq, 10)
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, ts, 10)
@@ -69,15 +77,49 @@ func dataSeqTS(data []byte) (seq, ts int64, ok bool) {
 	return seq, ts, true
 }
 
-// pubPrefix is how a publication to channel starts on the wire, with the
-// channel escaped as encoding/json does: a push that starts with it has
-// its data right after.
-func pubPrefix(channel string) []byte {
+// pubPrefix is how a publication of run to channel starts on the wire,
+// with the channel escaped as encoding/json does, up to its seq:
+// {"channel":"C","pub":{"data":{"run":"R",
+func pubPrefix(channel, run string) []byte {
 	name, err := json.Marshal(channel)
 	if err != nil {
 		return nil
 	}
-	return append(append([]byte(`{"channel":`), name...), `,"pub":{"data":`...)
+	b := append(append([]byte(`{"channel":`), name...), `,"pub":{"data":{"run":"`...)
+	return append(append(b, run...), `",`...)
+}
+
+// runMarker is how run's name appears in its publications' data.
+func runMarker(run string) []byte { return []byte(`"run":"` + run + `"`) }
+
+// newRun names a run: 8 random lower-case letters.
+func newRun() string {
+	var b [runLen]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return string(b[:])
+}
+
+// seqTSAfterPrefix reads seq and ts from what follows a push's pubPrefix:
+// "seq":N,"ts":T,...
+func seqTSAfterPrefix(rest []byte) (seq, ts int64, ok bool) {
+	rest, found := bytes.CutPrefix(rest, []byte(seqMarker))
+	if !found {
+		return 0, 0, false
+	}
+	seq, n := leadingNumber(rest)
+	if n == 0 {
+		return 0, 0, false
+	}
+	if rest, found = bytes.CutPrefix(rest[n:], []byte(","+tsMarker)); !found {
+		return 0, 0, false
+	}
+	if ts, n = leadingNumber(rest); n == 0 {
+		return 0, 0, false
+	}
+	return seq, ts, true
 }
 
 // numberAfter parses the non-negative integer that follows key in b.

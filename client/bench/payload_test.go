@@ -8,20 +8,24 @@ import (
 	"github.com/uniws/uniws/client"
 )
 
+// testRun names the run in tests.
+const testRun = "abcdefgh"
+
 func TestAppendPayloadHasSizeAndIsJSON(t *testing.T) {
 	t.Parallel()
-	for _, size := range []int{MinPayload, 64, 128, 1000} {
+	for _, size := range []int{MinPayload, 100, 128, 1000} {
 		for _, seq := range []int64{1, 99, 123456} {
-			p := AppendPayload([]byte("prefix"), seq, 1764230000123456789, size)[len("prefix"):]
+			p := AppendPayload([]byte("prefix"), testRun, seq, 1764230000123456789, size)[len("prefix"):]
 			if len(p) != size {
 				t.Errorf("size %d seq %d: %d bytes: %s", size, seq, len(p), p)
 			}
 			var v struct {
+				Run string `json:"run"`
 				Seq int64  `json:"seq"`
 				TS  int64  `json:"ts"`
 				Pad string `json:"pad"`
 			}
-			if err := json.Unmarshal(p, &v); err != nil || v.Seq != seq || v.TS != 1764230000123456789 {
+			if err := json.Unmarshal(p, &v); err != nil || v.Run != testRun || v.Seq != seq || v.TS != 1764230000123456789 {
 				t.Errorf("payload %s decodes to %+v, %v", p, v, err)
 			}
 		}
@@ -30,7 +34,7 @@ func TestAppendPayloadHasSizeAndIsJSON(t *testing.T) {
 
 func TestExtractSeqTS(t *testing.T) {
 	t.Parallel()
-	data := string(AppendPayload(nil, 42, 1764230000123456789, 128))
+	data := string(AppendPayload(nil, testRun, 42, 1764230000123456789, 128))
 	tests := []struct {
 		name    string
 		push    string
@@ -121,9 +125,26 @@ func TestOrderHashTellsOrdersApart(t *testing.T) {
 	}
 }
 
+// TestHandleCountsOnlyThisRun: publications of another run, or anything
+// else carrying seq and ts, published to the bench channel during a run
+// are other pushes, not deliveries (they made unique exceed expected and
+// hid losses).
+func TestHandleCountsOnlyThisRun(t *testing.T) {
+	t.Parallel()
+	c := &conn{prefix: pubPrefix("bench", testRun), runMark: runMarker(testRun)}
+	own := `{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, testRun, 1, 5, 128)) + `}}`
+	other := `{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, "otherrun", 2, 5, 128)) + `}}`
+	foreign := `{"channel":"bench","pub":{"data":{"seq":1000000,"ts":1}}}`
+	tagged := `{"channel":"bench","pub":{"data":{"ts":5,"seq":3,"run":"` + testRun + `"}}}`
+	c.handle([]byte(own + "\n" + other + "\n" + foreign + "\n" + tagged))
+	if c.st.unique.Load() != 2 || c.st.maxSeq != 3 || c.st.other != 2 {
+		t.Errorf("unique %d, max seq %d, other %d; want 2, 3, 2", c.st.unique.Load(), c.st.maxSeq, c.st.other)
+	}
+}
+
 func BenchmarkHandleFrame(b *testing.B) {
-	frame := []byte(`{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, 1, 1, 128)) + `}}`)
-	c := &conn{prefix: pubPrefix("bench")}
+	frame := []byte(`{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, testRun, 1, 1, 128)) + `}}`)
+	c := &conn{prefix: pubPrefix("bench", testRun)}
 	b.ReportAllocs()
 	for range b.N {
 		c.st.maxSeq = 0

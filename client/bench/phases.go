@@ -112,7 +112,7 @@ func (r *runner) dial(ctx context.Context, i int) (*conn, error) {
 // server's and the generator's CPU over exactly that span.
 func (r *runner) publishPhase(ctx context.Context) error {
 	c := r.cfg
-	p := &publisher{api: c.API, channel: c.Channel, size: c.Payload, inflight: c.Inflight, rate: c.Rate,
+	p := &publisher{api: c.API, channel: c.Channel, runName: r.t.run, size: c.Payload, inflight: c.Inflight, rate: c.Rate,
 		messages: c.Messages, duration: c.Duration, backlog: c.MaxBacklog, stall: c.DrainTimeout,
 		delivered: r.delivered}
 	res := &publishResult{failures: map[string]int{}}

@@ -22,6 +22,7 @@ const backlogPoll = time.Millisecond
 type publisher struct {
 	api      *client.Publisher
 	channel  string
+	runName  string // the run's name, in every payload
 	size     int
 	inflight int
 	rate     float64       // publishes per second; 0: as fast as allowed
@@ -133,7 +134,7 @@ func (p *publisher) work(ctx context.Context, stop context.CancelFunc, jobs <-ch
 			continue // drain
 		}
 		start := time.Now()
-		buf = AppendPayload(buf[:0], seq, start.UnixNano(), p.size)
+		buf = AppendPayload(buf[:0], p.runName, seq, start.UnixNano(), p.size)
 		rctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		_, err := p.api.Publish(rctx, client.PublishRequest{Channel: p.channel, Data: buf})
 		cancel()

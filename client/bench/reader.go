@@ -100,9 +100,11 @@ func (c *conn) handle(frame []byte) {
 		}
 		var seq, ts int64
 		var ok bool
-		if bytes.HasPrefix(line, c.prefix) && len(c.prefix) > 0 {
-			seq, ts, ok = dataSeqTS(line[len(c.prefix):])
-		} else {
+		switch {
+		case len(c.prefix) > 0 && bytes.HasPrefix(line, c.prefix):
+			seq, ts, ok = seqTSAfterPrefix(line[len(c.prefix):])
+		case len(c.runMark) > 0 && bytes.Contains(line, c.runMark):
+			// This run's, in another form than expected.
 			seq, ts, ok = ExtractSeqTS(line)
 		}
 		if ok && seq > 0 {

@@ -52,9 +52,10 @@ type conn struct {
 	grow bool   // the last read filled the buffer
 	at   int64  // Unix nanoseconds when the last read returned
 	frag []byte // a fragmented message being assembled
-	// prefix is how a publication to the bench channel starts (shared,
-	// read-only); see pubPrefix.
-	prefix []byte
+	// prefix is how a publication of this run to the bench channel starts,
+	// runMark how the run's name appears in it (both shared, read-only);
+	// see pubPrefix and runMarker.
+	prefix, runMark []byte
 
 	wmu     sync.Mutex
 	closing atomic.Bool // the runner is closing the connection

@@ -49,7 +49,7 @@ func newWSServer(t *testing.T, script func(ws *websocket.Conn)) string {
 }
 
 func pub(seq int64, size int) string {
-	return `{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, seq, time.Now().UnixNano(), size)) + `}}`
+	return `{"channel":"bench","pub":{"data":` + string(AppendPayload(nil, testRun, seq, time.Now().UnixNano(), size)) + `}}`
 }
 
 func dialTest(t *testing.T, url string) (*conn, error) {
@@ -58,7 +58,8 @@ func dialTest(t *testing.T, url string) (*conn, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg.prefix = pubPrefix("bench")
+	tg.run = testRun
+	tg.prefix, tg.runMark = pubPrefix("bench", testRun), runMarker(testRun)
 	return tg.dial(t.Context(), 0, 5*time.Second, &core.ConnectRequest{Token: "tok"}, "bench")
 }
 
