@@ -138,7 +138,7 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 	case opts.Channel == "":
 		return usageErrorf(path, "empty --channel")
 	}
-	cfg, err := benchConfig(f, opts)
+	cfg, err := benchConfig(f, opts, path)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,9 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 	transport.MaxIdleConns = opts.Inflight + 2
 	transport.MaxIdleConnsPerHost = opts.Inflight + 2
 	defer transport.CloseIdleConnections()
-	cfg.API.HTTPClient = &http.Client{Transport: transport}
+	if cfg.API != nil {
+		cfg.API.HTTPClient = &http.Client{Transport: transport}
+	}
 	if !opts.Quiet {
 		cfg.Log, cfg.Progress = f.ios.ErrOut, f.ios.ErrTTY
 	}
@@ -179,7 +181,7 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 
 // benchConfig resolves the endpoint, API, key and token source from the
 // flags, the environment and, for whatever they leave open, the config.
-func benchConfig(f *factory, opts *benchOptions) (bench.Config, error) {
+func benchConfig(f *factory, opts *benchOptions, path string) (bench.Config, error) {
 	server, key, secret := opts.Server, opts.APIKey, opts.Secret
 	if key == "" {
 		key = f.ios.getenv(APIKeyEnv)
@@ -206,8 +208,15 @@ func benchConfig(f *factory, opts *benchOptions) (bench.Config, error) {
 	if api == "" {
 		api = apiBase(url)
 	}
+	var pub *client.Publisher
+	switch {
+	case key != "":
+		pub = &client.Publisher{Server: api, APIKey: key, UserAgent: "uniws-bench/" + buildVersion()}
+	case opts.Messages != 0 || opts.Duration > 0:
+		return bench.Config{}, usageErrorf(path, "publishing needs an API key: --api-key, $%s or the config's api_key (--messages 0 connects only)", APIKeyEnv)
+	}
 	cfg := bench.Config{
-		URL: url, API: &client.Publisher{Server: api, APIKey: key, UserAgent: "uniws-bench/" + buildVersion()},
+		URL: url, API: pub,
 		Version: buildVersion(), Channel: opts.Channel, SharedUser: opts.Token != "" || opts.UserSet,
 		Load: opts.Load, PID: opts.PID, Sample: opts.Sample,
 	}

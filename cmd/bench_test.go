@@ -171,7 +171,8 @@ func TestBenchExitCodes(t *testing.T) {
 	ws, api := fakeServer(t, http.StatusOK)
 	_, refusing := fakeServer(t, http.StatusUnauthorized)
 	_, failing := fakeServer(t, http.StatusServiceUnavailable)
-	base := []string{"bench", "--server", ws, "--token", "t", "--conns", "2", "--messages", "3", "--drain-timeout", "50ms", "--json"}
+	base := []string{"bench", "--server", ws, "--token", "t", "--api-key", "k", "--conns", "2", "--messages", "3", "--drain-timeout", "50ms", "--json"}
+	keyless := []string{"bench", "--server", ws, "--token", "t", "--conns", "2", "--json"}
 	tests := []struct {
 		name string
 		args []string
@@ -180,7 +181,11 @@ func TestBenchExitCodes(t *testing.T) {
 	}{
 		{"loss", append(base, "--api", api), ExitError, `"lost": 6`},
 		{"loss allowed", append(base, "--api", api, "--allow-loss"), ExitOK, `"process.rss": 123`},
-		{"auth refused", append(base, "--api", refusing), ExitAuth, `"published": 0`},
+		// A refused key stops the run before it opens any connection.
+		{"auth refused", append(base, "--api", refusing), ExitAuth, `"target"`},
+		// Without a key a run can connect, not publish.
+		{"connect only without a key", append(keyless, "--api", refusing, "--messages", "0"), ExitOK, `"connected": 2`},
+		{"publishing without a key", append(keyless, "--api", api), ExitUsage, ""},
 		{"connect only", append(base, "--api", api, "--messages", "0"), ExitOK, `"connected": 2`},
 		// Failed publishes are not "0 lost", even with --allow-loss.
 		{"publishes failed", append(base, "--api", failing, "--allow-loss"), ExitError, `"failed": 3`},

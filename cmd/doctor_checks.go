@@ -162,7 +162,7 @@ func (d *doctor) checkOrigin(ctx context.Context) checkResult {
 	if resp == nil || resp.StatusCode != http.StatusForbidden {
 		return upgradeFailure(d.wsURL(), d.origin, resp, err)
 	}
-	needs := "with no allowed_origins the server accepts only pages served from its own host"
+	needs := "with no allowed_origins uniws accepts only pages served from its own host, and Centrifugo none at all"
 	if d.cfg != nil && len(d.cfg.AllowedOrigins) > 0 {
 		needs = "allowed_origins is " + strings.Join(d.cfg.AllowedOrigins, ", ")
 	}

@@ -114,3 +114,21 @@ func TestDoctorWithAGivenToken(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestDoctorSaysWhatItSkipped: a token without channels leaves the publish
+// round trip unchecked; the summary says so instead of "all checks passed".
+func TestDoctorSaysWhatItSkipped(t *testing.T) {
+	t.Parallel()
+	url, _ := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key"})
+	tok, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	e.env[APIKeyEnv] = "doctor-key"
+	r := e.run("doctor", "--server", url, "--token", tok)
+	r.expect(t, ExitOK)
+	if out := r.out.String(); !strings.Contains(out, "skip  publish") || !strings.Contains(out, "no check failed; 1 skipped") || strings.Contains(out, "all checks passed") {
+		t.Errorf("output:\n%s", out)
+	}
+}

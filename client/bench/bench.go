@@ -187,6 +187,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.fileLimit()
 
 	before := r.server(ctx)
+	if r.authErr != nil && cfg.publishing() {
+		// Publishing would be refused: opening the connections first
+		// would only cost the time.
+		return r.rep, r.authErr
+	}
 	r.connectPhase(ctx, before)
 	if cfg.Hold > 0 {
 		r.logf("holding %d connections for %s", len(r.snapshot()), cfg.Hold)

@@ -138,7 +138,7 @@ func (r *runner) publishPhase(ctx context.Context) error {
 	bar.stop()
 
 	r.pubStart, r.pubOK = res.start, ok
-	pr := &PublishReport{Published: ok, Failed: res.failed.Load(), Failures: res.failures,
+	pr := &PublishReport{Published: ok, Failed: res.failed.Load(), Failures: res.failures, Unconfirmed: res.cut.Load(),
 		Seconds: res.end.Sub(res.start).Seconds(), Latency: percentiles(&res.hist),
 		MaxScheduleLagMS: ms(res.maxLag), Stalled: res.stalled}
 	pr.PerSecond = float64(ok) / max(pr.Seconds, 1e-9)

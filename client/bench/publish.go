@@ -38,6 +38,7 @@ type publisher struct {
 // publishResult is what the publisher did.
 type publishResult struct {
 	ok, failed atomic.Int64
+	cut        atomic.Int64 // cut short by the run's end: maybe delivered
 	mu         sync.Mutex
 	failures   map[string]int
 	fatal      error // the API refused the key: publishing stopped
@@ -138,14 +139,18 @@ func (p *publisher) work(ctx context.Context, stop context.CancelFunc, jobs <-ch
 		rctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		_, err := p.api.Publish(rctx, client.PublishRequest{Channel: p.channel, Data: buf})
 		cancel()
-		h.Record(time.Since(start))
 		if err == nil {
+			h.Record(time.Since(start))
 			res.ok.Add(1)
 			continue
 		}
 		if ctx.Err() != nil {
-			continue // cut short by the end of the run, not a failure
+			// Cut short by the end of the run, not a failure; the server
+			// may have taken it, so its deliveries can still come.
+			res.cut.Add(1)
+			continue
 		}
+		h.Record(time.Since(start))
 		res.failed.Add(1)
 		res.mu.Lock()
 		cause := err

@@ -70,9 +70,13 @@ type PublishReport struct {
 	Published int64          `json:"published"`
 	Failed    int64          `json:"failed"`
 	Failures  map[string]int `json:"failures,omitempty"`
-	Seconds   float64        `json:"seconds"`
-	PerSecond float64        `json:"per_second"`
-	// Latency is the API call's round trip.
+	// Unconfirmed publishes were cut short by the run's end (an
+	// interrupt) before the answer: the server may have taken them, so
+	// their deliveries may come on top of the expected ones.
+	Unconfirmed int64   `json:"unconfirmed,omitempty"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"per_second"`
+	// Latency is the API call's round trip, of the calls answered.
 	Latency Percentiles `json:"latency_ms"`
 	// MaxScheduleLagMS is how far, at worst, publishing fell behind --rate.
 	MaxScheduleLagMS float64 `json:"max_schedule_lag_ms,omitempty"`
