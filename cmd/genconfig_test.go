@@ -139,6 +139,8 @@ func TestCheckconfig(t *testing.T) {
 		{"a dotted key in a Centrifugo file", write("dotted.yaml", "client.ping_interval: 5s\nclient:\n  token:\n    hmac_secret_key: s\n"), ExitError, []string{
 			"error: client.ping_interval: unknown key: a key with dots in its name is not nested"},
 			[]string{"did you mean"}},
+		{"uni_websocket false is served all the same", write("uwfalse.json", `{"token_hmac_secret_key":"s","api_key":"k","uni_websocket":false}`), ExitOK, []string{
+			"warning: uni_websocket is false: uniws serves the uni_websocket endpoint all the same"}, nil},
 		{"no key anywhere", write("nokey.json", `{"api_key":"k"}`), ExitError, []string{
 			"error: token_hmac_secret_key: no token key is configured"}, nil},
 		{"no key in a Centrifugo file", write("nokey.yaml", "http_api:\n  key: k\n"), ExitError, []string{

@@ -139,6 +139,9 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 			fromEnv[key] = true
 		}
 	}
+	if v, set := raw["uni_websocket"]; set && v == false && !report.Centrifugo {
+		report.Warnings = append(report.Warnings, "uni_websocket is false: uniws serves the uni_websocket endpoint all the same (the key is there for Centrifugo's sake)")
+	}
 	// Problems with flat values are renamed after the keys they came from.
 	var flatErrs []error
 	keys := make([]string, 0, len(raw))
