@@ -87,6 +87,11 @@ func (d *doctor) checkHealth(ctx context.Context) checkResult {
 			"start the server (uniws serve), or pass --server with the address it listens on")
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		// Centrifugo serves /health only with health.enabled: the checks
+		// below tell whether the server works.
+		return skipped(fmt.Sprintf("%s answered HTTP 404: no health endpoint (Centrifugo serves one only with health.enabled)", u))
+	}
 	if resp.StatusCode != http.StatusOK {
 		return failed(fmt.Sprintf("%s answered HTTP %d", u, resp.StatusCode),
 			"check that --server points at the server itself; a Centrifugo server serves /health only with health.enabled")

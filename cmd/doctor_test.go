@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -39,6 +41,21 @@ func TestDoctor(t *testing.T) {
 		http.NotFound(w, r)
 	}))
 	t.Cleanup(noUni.Close)
+	// As a stock Centrifugo: no /health (health.enabled is off), the rest
+	// served (through a reverse proxy, which passes WebSocket upgrades).
+	target, err := url.Parse(healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	noHealth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			http.NotFound(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(noHealth.Close)
 	otherSecret := writeConfig(t, t.TempDir(), map[string]any{"token_hmac_secret_key": "not-the-secret", "api_key": "doctor-key"})
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,6 +87,8 @@ func TestDoctor(t *testing.T) {
 			"ok    origin   a browser page on https://app.example may connect (allowed_origins: https://app.example)"}, nil},
 		{"token signed with another secret", []string{"--server", healthy, "-c", otherSecret}, ExitError, []string{
 			"FAIL  connect", "refused with 3500 invalid token", "uniws checktoken", "skip  publish"}, nil},
+		{"no health endpoint", []string{"--server", noHealth.URL, "-c", healthyCfg, "--origin", noHealth.URL}, ExitOK, []string{
+			"skip  health", "HTTP 404: no health endpoint", "ok    publish", "no check failed; 1 skipped"}, nil},
 		{"unreachable", []string{"--server", unreachable, "-c", healthyCfg}, ExitError, []string{
 			"FAIL  health   cannot reach", "fix: start the server", "skip  upgrade", "1 check failed"}, nil},
 		{"no token at all", []string{"--server", healthy, "--api-key", "doctor-key"}, ExitError, []string{
