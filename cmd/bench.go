@@ -127,6 +127,8 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 	switch {
 	case opts.Conns < 1:
 		return usageErrorf(path, "--conns must be at least 1")
+	case opts.Inflight < 1 || opts.DialConcurrency < 1:
+		return usageErrorf(path, "--inflight and --dial-concurrency must be at least 1")
 	case opts.Messages < 0 || opts.Rate < 0 || opts.Duration < 0 || opts.Hold < 0 || opts.MaxBacklog < 0 || opts.PID < 0:
 		return usageErrorf(path, "--messages, --rate, --duration, --hold, --max-backlog and --pid must not be negative")
 	case opts.Payload < bench.MinPayload:

@@ -194,6 +194,8 @@ func TestBenchExitCodes(t *testing.T) {
 		{"token and user", []string{"bench", "--token", "t", "--user", "u"}, ExitUsage, ""},
 		{"small payload", []string{"bench", "--payload", "10"}, ExitUsage, ""},
 		{"negative rate", []string{"bench", "--rate", "-1"}, ExitUsage, ""},
+		{"no inflight", []string{"bench", "--inflight", "0"}, ExitUsage, ""},
+		{"negative dial concurrency", []string{"bench", "--dial-concurrency", "-5"}, ExitUsage, ""},
 		{"no token source", []string{"bench", "--server", ws, "--api-key", "k"}, ExitError, ""},
 	}
 	for _, tt := range tests {
