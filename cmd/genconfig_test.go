@@ -127,6 +127,8 @@ func TestCheckconfig(t *testing.T) {
 			"is not valid: 4 problems"}, nil},
 		{"a value that does not decode is not checked again", write("undecoded.json", `{"token_hmac_secret_key":"s","ping_interval":"abc","pong_timeout":"30s"}`), ExitError, []string{
 			`error: ping_interval: bad duration "abc"`, "is not valid: 1 problem"}, nil},
+		{"a one-word key in another problem's text hides nothing", write("prose.json", `{"token_hmac_secret_key":"s","port":"abc","engine":"redis","redis_address":"justahost"}`), ExitError, []string{
+			`error: port: bad port "abc"`, "error: redis_address:", "is not valid: 2 problems"}, nil},
 		{"nor named by another key's check", write("undecoded2.json", `{"token_hmac_secret_key":"s","ping_interval":"5s","pong_timeout":"abc"}`), ExitError, []string{
 			`error: pong_timeout: bad duration "abc"`, "is not valid: 1 problem"}, nil},
 		{"credentials in URLs are not printed", write("creds.json", `{"token_hmac_secret_key":"s","engine":"redis","redis_address":"redis://u:REDIS%zzPASS@host:6379","token_jwks_public_endpoint":"ftp://u:JWKSPASS@idp/jwks"}`), ExitError, []string{

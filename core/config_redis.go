@@ -90,15 +90,15 @@ func checkRedisAddress(addr string) error {
 }
 
 // RedactURL hides the password of a URL's user information (user:password@)
-// for messages and logs, as url.URL.Redacted does. Text that does not
-// parse as a URL with a host (a password holding "/" or "#", a host:port
-// without a scheme) is redacted up to its last "@" to be safe.
+// for messages and logs, as url.URL.Redacted does. Any other text with an
+// "@" (a password holding "/", "?" or "#", which a parser takes for the
+// path, or a host:port without a scheme) is redacted from the first ":"
+// after the scheme up to its last "@", to be safe rather than exact.
 func RedactURL(s string) string {
 	if u, err := url.Parse(s); err == nil && strings.Contains(s, "://") {
 		if _, ok := u.User.Password(); ok {
 			return u.Redacted()
 		}
-		return s
 	}
 	at := strings.LastIndex(s, "@")
 	if at < 0 {

@@ -64,6 +64,8 @@ func TestRedactURL(t *testing.T) {
 		"redis://:Sec/ret+Pw@h:6379":    "redis://:xxxxx@h:6379",
 		"redis://:Sec#ret@h:6379":       "redis://:xxxxx@h:6379",
 		"u:SecretPw@h:6379":             "u:xxxxx@h:6379",
+		"redis://:1234/pw@h:6379":       "redis://:xxxxx@h:6379",
+		"redis://u:1234#pw@h:6379":      "redis://u:xxxxx@h:6379",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -196,9 +196,16 @@ func buildConfig(raw map[string]any, getenv func(string) string) (*Config, *Conf
 	return &cfg, report, nil
 }
 
-// namesKey reports whether msg names key as a word of its own.
+// namesKey reports whether msg names key as a word of its own. Only keys
+// of several words count ("pong_timeout"): a one-word key such as "port"
+// is as likely plain prose ("want host:port").
 func namesKey(msg, key string) bool {
-	word := func(c byte) bool { return c == '_' || c == '.' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+	if !strings.Contains(key, "_") {
+		return false
+	}
+	word := func(c byte) bool {
+		return c == '_' || c == '.' || c == ':' || c == '/' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+	}
 	for i := 0; ; {
 		j := strings.Index(msg[i:], key)
 		if j < 0 {
