@@ -215,7 +215,7 @@ func benchConfig(f *factory, opts *benchOptions, path string) (bench.Config, err
 	case key != "":
 		pub = &client.Publisher{Server: api, APIKey: key, UserAgent: "uniws-bench/" + buildVersion()}
 	case opts.Messages != 0 || opts.Duration > 0:
-		return bench.Config{}, usageErrorf(path, "publishing needs an API key: --api-key, $%s or the config's api_key (--messages 0 connects only)", APIKeyEnv)
+		return bench.Config{}, usageErrorf(path, "publishing needs an API key: --api-key, $%s or the config's api_key (--messages 0 without --duration only connects)", APIKeyEnv)
 	}
 	cfg := bench.Config{
 		URL: url, API: pub,

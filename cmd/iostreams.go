@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -62,7 +63,9 @@ func System() *IOStreams {
 }
 
 // errOutputClosed is a write to standard output whose reader has gone (the
-// other end of `uniws watch | head -1`). It wraps EPIPE.
+// other end of `uniws watch | head -1`). It wraps EPIPE. Only commands that
+// call keepWritingAfterSIGPIPE see it for the process's stdout (for the
+// others SIGPIPE ends the process, exit 141 in a shell).
 var errOutputClosed = fmt.Errorf("standard output closed by its reader: %w", syscall.EPIPE)
 
 // outputFile is standard output, with EPIPE reported as errOutputClosed
@@ -76,6 +79,12 @@ func (o outputFile) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// keepWritingAfterSIGPIPE makes a write to a stdout whose reader has gone
+// fail with EPIPE (errOutputClosed) instead of ending the process by
+// SIGPIPE: watch then ends with 0 and publish publishes every line. It
+// applies to the whole process, which runs one command.
+func keepWritingAfterSIGPIPE() { signal.Ignore(syscall.SIGPIPE) }
 
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())

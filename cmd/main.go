@@ -26,11 +26,6 @@ import (
 // process at once. Main (through execute) is the one place where errors
 // become exit codes.
 func Main(args []string) int {
-	// A closed standard output makes writes fail with EPIPE instead of
-	// ending the process by SIGPIPE, so that watch ends with 0 and publish
-	// publishes every line when the reader of their output goes away;
-	// other commands exit 141, as SIGPIPE would have made them.
-	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	context.AfterFunc(ctx, stop)
@@ -47,7 +42,9 @@ func execute(ctx context.Context, f *factory, args []string) int {
 		return ExitOK
 	}
 	if errors.Is(err, errOutputClosed) {
-		return ExitOutputClosed // nobody reads: nothing to say
+		// As SIGPIPE ends a command writing to its closed stdout:
+		// nobody reads, nothing to say.
+		return ExitOutputClosed
 	}
 	fmt.Fprintf(f.ios.ErrOut, "uniws: %v\n", err)
 	var usage *usageError

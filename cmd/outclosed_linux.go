@@ -7,32 +7,43 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// outputGone returns a channel closed once f, standard output as a pipe or
-// socket, has lost its reader; nil when f is nil. Nothing written is
-// needed to notice: watch may wait long between publications. The
-// goroutine behind it ends with ctx.
+// outputGone returns a channel closed once f, standard output, has lost its
+// reader: a pipe whose read end closed (POLLERR) or a Unix socket whose
+// peer closed (POLLHUP). Nothing written is needed to notice: watch may wait
+// long between publications. Nil for nil, files, devices and terminals,
+// which lose no reader, and for TCP sockets, whose closing peer shows only
+// as readable. The goroutine behind it ends with ctx.
 func outputGone(ctx context.Context, f *os.File) <-chan struct{} {
 	if f == nil {
 		return nil
 	}
-	fd := int(f.Fd())
+	st, err := f.Stat()
+	if err != nil || st.Mode()&(os.ModeNamedPipe|os.ModeSocket) == 0 {
+		return nil
+	}
+	rc, err := f.SyscallConn() // unlike Fd, leaves the descriptor's mode alone
+	if err != nil {
+		return nil
+	}
 	gone := make(chan struct{})
 	go func() {
 		for ctx.Err() == nil {
-			// No events asked for: POLLERR (a pipe without readers) and
-			// POLLHUP (a socket whose peer closed) come regardless.
-			fds := []unix.PollFd{{Fd: int32(fd)}}
-			n, err := unix.Poll(fds, 200)
-			if err != nil && err != unix.EINTR {
-				return
-			}
+			var revents int16
+			var perr error
+			err := rc.Control(func(fd uintptr) {
+				// No events asked for: POLLERR and POLLHUP come regardless.
+				fds := []unix.PollFd{{Fd: int32(fd)}}
+				_, perr = unix.Poll(fds, 200)
+				revents = fds[0].Revents
+			})
 			switch {
-			case n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0:
+			case err != nil || (perr != nil && perr != unix.EINTR):
+				return
+			case revents&(unix.POLLERR|unix.POLLHUP) != 0:
 				close(gone)
 				return
-			case n > 0:
-				// POLLNVAL (no stdout at all): the next write tells.
-				return
+			case revents != 0:
+				return // POLLNVAL: no stdout at all; the next write tells
 			}
 		}
 	}()

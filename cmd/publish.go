@@ -128,6 +128,7 @@ func runPublish(ctx context.Context, f *factory, opts *publishOptions, path stri
 	defer transport.CloseIdleConnections()
 	pub := &client.Publisher{Server: server, APIKey: key, HTTPClient: &http.Client{Transport: transport},
 		UserAgent: "uniws/" + buildVersion()}
+	keepWritingAfterSIGPIPE()
 	printing := true
 	for i, data := range payloads {
 		rctx, cancel := context.WithTimeout(ctx, opts.Timeout)

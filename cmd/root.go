@@ -95,7 +95,7 @@ func newExitCodesTopic() *cobra.Command {
      --reconnect=false; the code and reason are printed
   6  recovery gap: with watch --fail-on-gap, a reconnect could not recover
      the publications missed on a channel
-141  the reader of standard output went away (as SIGPIPE would end the
-     process); watch exits 0 then, and publish still publishes every line`,
+141  the reader of standard output went away (SIGPIPE ended the command);
+     watch exits 0 then, and publish still publishes every line`,
 	}
 }

@@ -11,7 +11,7 @@ const endpointPath = "/connection/uni_websocket"
 func wsURL(s string) string {
 	scheme, rest := withScheme(s, true)
 	host, path, tail := splitAddress(rest)
-	if path == "" || path == "/" {
+	if path == "" || path == "/" || path == endpointPath+"/" {
 		path = endpointPath
 	}
 	return scheme + "://" + host + path + tail

@@ -21,6 +21,7 @@ import (
 // ends with exit 0, at once even if nothing is being written.
 func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *watchOptions) error {
 	w := &watchPrinter{ios: ios, opts: opts}
+	keepWritingAfterSIGPIPE()
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	defer stopPoll()
 	gone := outputGone(pollCtx, ios.outFile)

@@ -326,15 +326,16 @@ func TestWatchUsageAndConfigErrors(t *testing.T) {
 func TestWSURL(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"ws://h:1/connection/uni_websocket": "ws://h:1/connection/uni_websocket",
-		"http://h:1":                        "ws://h:1/connection/uni_websocket",
-		"https://h":                         "wss://h/connection/uni_websocket",
-		"h:8000":                            "ws://h:8000/connection/uni_websocket",
-		"wss://h/custom?x=1":                "wss://h/custom?x=1",
-		"http://h:1/":                       "ws://h:1/connection/uni_websocket",
-		"ws://h:1?x=1":                      "ws://h:1/connection/uni_websocket?x=1",
-		"ws://h:1/?x=1":                     "ws://h:1/connection/uni_websocket?x=1",
-		"HTTPS://h":                         "wss://h/connection/uni_websocket",
+		"ws://h:1/connection/uni_websocket":  "ws://h:1/connection/uni_websocket",
+		"http://h:1":                         "ws://h:1/connection/uni_websocket",
+		"https://h":                          "wss://h/connection/uni_websocket",
+		"h:8000":                             "ws://h:8000/connection/uni_websocket",
+		"wss://h/custom?x=1":                 "wss://h/custom?x=1",
+		"http://h:1/":                        "ws://h:1/connection/uni_websocket",
+		"ws://h:1/connection/uni_websocket/": "ws://h:1/connection/uni_websocket",
+		"ws://h:1?x=1":                       "ws://h:1/connection/uni_websocket?x=1",
+		"ws://h:1/?x=1":                      "ws://h:1/connection/uni_websocket?x=1",
+		"HTTPS://h":                          "wss://h/connection/uni_websocket",
 		"https://h/prefix/connection/uni_websocket": "wss://h/prefix/connection/uni_websocket",
 	} {
 		if got := wsURL(in); got != want {

@@ -37,9 +37,10 @@ type exactJSON []byte
 
 // UnmarshalJSON takes the base64 string, or the raw JSON value nodes
 // built before exactJSON sent (compacted), so that a node still running
-// such a build during a rolling upgrade is understood; only a JSON string
-// from one cannot be told from base64. Such a node reads what this one
-// sends as a string.
+// such a build during a rolling upgrade is understood. A JSON string from
+// one is taken for base64: its message is dropped (logged as a bad control
+// message) or, rarely, decoded into other bytes; and such a node reads what
+// this one sends as a string. Mixed builds are for the length of an upgrade.
 func (e *exactJSON) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var raw []byte

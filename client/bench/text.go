@@ -28,7 +28,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if p := rep.Publish; p != nil {
 		row("publish", "%d ok, %d failed in %.2fs  %.0f/s  %d-byte payloads", p.Published, p.Failed, p.Seconds, p.PerSecond, s.Payload)
 		if p.Unconfirmed > 0 {
-			row("", "%d cut short by the interrupt, unanswered: their deliveries may add to the expected", p.Unconfirmed)
+			row("", "%d cut short by the run's end, unanswered: their deliveries may add to the expected", p.Unconfirmed)
 		}
 		for _, k := range sortedKeys(p.Failures) {
 			row("", "%d failed: %s", p.Failures[k], k)
