@@ -116,38 +116,37 @@ func TestDoctor(t *testing.T) {
 	}
 }
 
-// The doctor's token, when given, is used as it is: its subscriptions
-// decide where the publication comes back.
+// TestDoctorWithAGivenToken: the doctor's token, when given, is used as it
+// is: its subscriptions decide where the publication comes back, and
+// without any the publish round trip is skipped, which the summary says
+// instead of "all checks passed".
 func TestDoctorWithAGivenToken(t *testing.T) {
 	t.Parallel()
-	url, _ := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "user_subscribe_to_personal": true})
-	tok, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnv(t)
-	e.env[APIKeyEnv] = "doctor-key"
-	r := e.run("doctor", "--server", url, "--token", tok)
-	r.expect(t, ExitOK)
-	if out := r.out.String(); !strings.Contains(out, "the --token connected") || !strings.Contains(out, "API publish to #ann") {
-		t.Errorf("output:\n%s", out)
-	}
-}
-
-// TestDoctorSaysWhatItSkipped: a token without channels leaves the publish
-// round trip unchecked; the summary says so instead of "all checks passed".
-func TestDoctorSaysWhatItSkipped(t *testing.T) {
-	t.Parallel()
-	url, _ := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key"})
-	tok, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnv(t)
-	e.env[APIKeyEnv] = "doctor-key"
-	r := e.run("doctor", "--server", url, "--token", tok)
-	r.expect(t, ExitOK)
-	if out := r.out.String(); !strings.Contains(out, "skip  publish") || !strings.Contains(out, "no check failed; 1 skipped") || strings.Contains(out, "all checks passed") {
-		t.Errorf("output:\n%s", out)
+	for _, c := range []struct {
+		personal   bool
+		want       []string
+		unexpected string
+	}{
+		{true, []string{"the --token connected", "API publish to #ann", "all checks passed"}, "skip"},
+		{false, []string{"skip  publish", "no check failed; 1 skipped"}, "all checks passed"},
+	} {
+		url, _ := startUniws(t, map[string]any{"token_hmac_secret_key": "doctor-secret", "api_key": "doctor-key", "user_subscribe_to_personal": c.personal})
+		tok, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newTestEnv(t)
+		e.env[APIKeyEnv] = "doctor-key"
+		r := e.run("doctor", "--server", url, "--token", tok)
+		r.expect(t, ExitOK)
+		out := r.out.String()
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("personal %v: output lacks %q:\n%s", c.personal, w, out)
+			}
+		}
+		if strings.Contains(out, c.unexpected) {
+			t.Errorf("personal %v: output holds %q:\n%s", c.personal, c.unexpected, out)
+		}
 	}
 }
