@@ -323,43 +323,44 @@ func TestWatchUsageAndConfigErrors(t *testing.T) {
 	}
 }
 
-func TestWSURL(t *testing.T) {
+// TestServerURLs: what watch dials and where publish calls the API, for
+// the --server values users give.
+func TestServerURLs(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"ws://h:1/connection/uni_websocket":  "ws://h:1/connection/uni_websocket",
-		"http://h:1":                         "ws://h:1/connection/uni_websocket",
-		"https://h":                          "wss://h/connection/uni_websocket",
-		"h:8000":                             "ws://h:8000/connection/uni_websocket",
-		"wss://h/custom?x=1":                 "wss://h/custom?x=1",
-		"http://h:1/":                        "ws://h:1/connection/uni_websocket",
-		"ws://h:1/connection/uni_websocket/": "ws://h:1/connection/uni_websocket",
-		"ws://h:1?x=1":                       "ws://h:1/connection/uni_websocket?x=1",
-		"ws://h:1/?x=1":                      "ws://h:1/connection/uni_websocket?x=1",
-		"HTTPS://h":                          "wss://h/connection/uni_websocket",
-		"https://h/prefix/connection/uni_websocket": "wss://h/prefix/connection/uni_websocket",
+	for name, c := range map[string]struct {
+		f     func(string) string
+		cases map[string]string
+	}{
+		"wsURL": {wsURL, map[string]string{
+			"ws://h:1/connection/uni_websocket":  "ws://h:1/connection/uni_websocket",
+			"http://h:1":                         "ws://h:1/connection/uni_websocket",
+			"https://h":                          "wss://h/connection/uni_websocket",
+			"h:8000":                             "ws://h:8000/connection/uni_websocket",
+			"wss://h/custom?x=1":                 "wss://h/custom?x=1",
+			"http://h:1/":                        "ws://h:1/connection/uni_websocket",
+			"ws://h:1/connection/uni_websocket/": "ws://h:1/connection/uni_websocket",
+			"ws://h:1?x=1":                       "ws://h:1/connection/uni_websocket?x=1",
+			"ws://h:1/?x=1":                      "ws://h:1/connection/uni_websocket?x=1",
+			"HTTPS://h":                          "wss://h/connection/uni_websocket",
+			"https://h/prefix/connection/uni_websocket": "wss://h/prefix/connection/uni_websocket",
+		}},
+		"apiBase": {apiBase, map[string]string{
+			"http://h:1":                        "http://h:1",
+			"http://h:1/":                       "http://h:1",
+			"h:1":                               "http://h:1",
+			"ws://h:1":                          "http://h:1",
+			"ws://h:1/connection/uni_websocket": "http://h:1",
+			"wss://h/connection/uni_websocket?cf_connect=x": "https://h",
+			"https://h/rt/":                       "https://h/rt",
+			"wss://h/rt/connection/uni_websocket": "https://h/rt",
+			"ftp://h":                             "ftp://h",
+			"wss://h/connection/uni_websocket/":   "https://h",
+		}},
 	} {
-		if got := wsURL(in); got != want {
-			t.Errorf("wsURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestAPIBase(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"http://h:1":                        "http://h:1",
-		"http://h:1/":                       "http://h:1",
-		"h:1":                               "http://h:1",
-		"ws://h:1":                          "http://h:1",
-		"ws://h:1/connection/uni_websocket": "http://h:1",
-		"wss://h/connection/uni_websocket?cf_connect=x": "https://h",
-		"https://h/rt/":                       "https://h/rt",
-		"wss://h/rt/connection/uni_websocket": "https://h/rt",
-		"ftp://h":                             "ftp://h",
-		"wss://h/connection/uni_websocket/":   "https://h",
-	} {
-		if got := apiBase(in); got != want {
-			t.Errorf("apiBase(%q) = %q, want %q", in, got, want)
+		for in, want := range c.cases {
+			if got := c.f(in); got != want {
+				t.Errorf("%s(%q) = %q, want %q", name, in, got, want)
+			}
 		}
 	}
 }
