@@ -60,9 +60,9 @@ Publishing is as fast as --inflight concurrent API requests and --max-backlog
 second; --duration publishes steadily for that long (a soak run), sampling
 every --sample. Each payload is {"run":"R","seq":N,"ts":UNIX_NANOS,"pad":"x..."}
 of --payload bytes; only this run's R counts, so other publications to the
-channel (another bench, say) are not taken for deliveries. As fast as possible measures throughput: its latency is
-mostly the backlog's queueing; measure latency at a --rate the server keeps up
-with.
+channel (another bench, say) are not taken for deliveries. As fast as
+possible measures throughput: its latency is mostly the backlog's queueing;
+measure latency at a --rate the server keeps up with.
 
 The report: connect rate, failures by reason and time to connect push;
 publishes and API round trip; deliveries per second, lost (expected minus

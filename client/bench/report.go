@@ -71,8 +71,8 @@ type PublishReport struct {
 	Failed    int64          `json:"failed"`
 	Failures  map[string]int `json:"failures,omitempty"`
 	// Unconfirmed publishes were cut short by the run's end (an
-	// interrupt, a refused key) before the answer: the server may have taken them, so
-	// their deliveries may come on top of the expected ones.
+	// interrupt, a refused key) before the answer: the server may have
+	// taken them, so their deliveries may come on top of the expected ones.
 	Unconfirmed int64   `json:"unconfirmed,omitempty"`
 	Seconds     float64 `json:"seconds"`
 	PerSecond   float64 `json:"per_second"`
