@@ -155,7 +155,10 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 		cfg.Log, cfg.Progress = f.ios.ErrOut, f.ios.ErrTTY
 	}
 	rep, err := bench.Run(ctx, cfg)
-	if rep == nil {
+	switch {
+	case rep == nil && errors.Is(err, bench.ErrBadPID):
+		return &usageError{cmd: path, err: err}
+	case rep == nil:
 		return fmt.Errorf("bench: %w", err)
 	}
 	if werr := printBenchReport(f.ios, opts, rep); werr != nil {

@@ -195,6 +195,7 @@ func TestBenchExitCodes(t *testing.T) {
 		{"small payload", []string{"bench", "--payload", "10"}, ExitUsage, ""},
 		{"negative rate", []string{"bench", "--rate", "-1"}, ExitUsage, ""},
 		{"no inflight", []string{"bench", "--inflight", "0"}, ExitUsage, ""},
+		{"no such pid", append(base, "--api", api, "--pid", "999999999"), ExitUsage, ""},
 		{"negative dial concurrency", []string{"bench", "--dial-concurrency", "-5"}, ExitUsage, ""},
 		{"no token source", []string{"bench", "--server", ws, "--api-key", "k"}, ExitError, ""},
 	}

@@ -41,6 +41,9 @@ const (
 	DefaultMaxBacklog = 50
 )
 
+// ErrBadPID is Run's error for a --pid whose process cannot be read.
+var ErrBadPID = errors.New("no readable process")
+
 // Config describes a run. URL, Conns and Token are required; publishing
 // needs API and Messages or Duration.
 type Config struct {
@@ -179,7 +182,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	t.prefix, t.runMark = pubPrefix(cfg.Channel, t.run), runMarker(t.run)
 	if cfg.PID > 0 {
 		if _, err := readProc(cfg.PID); err != nil {
-			return nil, fmt.Errorf("check --pid %d: %w", cfg.PID, err)
+			return nil, fmt.Errorf("check --pid %d: %w: %w", cfg.PID, ErrBadPID, err)
 		}
 	}
 	r := &runner{cfg: cfg, t: t, start: time.Now(), failures: map[string]int{}}

@@ -89,6 +89,9 @@ func (r *runner) connected(ctx context.Context, before moment) {
 		now := r.procNow()
 		s.RSSConnected, s.ThreadsConnected = now.RSS, now.Threads
 		s.RSSPerConn = float64(now.RSS-s.RSSBefore) / n
+		if s.RSSPerConn < 0 {
+			r.note("the server's RSS fell while connecting (it gave memory of earlier runs back): RSS per connection needs a fresh server")
+		}
 		if r.connectEnd.ok {
 			s.ConnectCPU = (r.connectEnd.CPU - before.proc.CPU).Seconds()
 			s.ConnectCPUPerCon = s.ConnectCPU * 1000 / n
