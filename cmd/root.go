@@ -82,7 +82,8 @@ func newExitCodesTopic() *cobra.Command {
      (e.g. publish gets {"error":{"code":107,...}}); and a negative answer:
      checkconfig found a problem, checktoken found a token the server
      would refuse, doctor had a failed check, genconfig found the file
-     already there (without --force)
+     already there (without --force), bench lost messages (without
+     --allow-loss) or had failed connections or publishes
   2  usage: bad flags or arguments (including an unknown shell for
      completion), or publish data that is not valid JSON (nothing is sent)
   3  timeout: watch --timeout passed before --count publications arrived;

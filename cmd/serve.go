@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/uniws/uniws/client/bench"
@@ -119,6 +120,7 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 	for _, w := range rep.Warnings {
 		log.Warn("config: " + w)
 	}
+	portMoved := opts.PortSet && core.Port(opts.Port) != cfg.Port
 	if opts.PortSet {
 		cfg.Port = core.Port(opts.Port)
 	}
@@ -126,7 +128,12 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		cfg.Address = opts.Address
 	}
 	if choice.From == "development config" {
-		log.Info("try it: uniws gentoken -u test_user; uniws watch -u test_user; uniws publish '#test_user' '{\"text\":\"hi\"}'")
+		try := "uniws gentoken -u test_user; uniws watch -u test_user; uniws publish '#test_user' '{\"text\":\"hi\"}'"
+		if portMoved {
+			// The other commands take the port from the file, not this flag.
+			try = "export " + core.EnvPrefix + "PORT=" + strconv.Itoa(opts.Port) + "; " + try
+		}
+		log.Info("try it: " + try)
 	}
 	if fl, err := bench.RaiseFileLimit(); err != nil {
 		log.Warn("could not raise the open file limit", "error", err.Error(), "soft", fl.Soft, "hard", fl.Hard)

@@ -147,3 +147,26 @@ func TestServeConfigAndFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestServeHintFollowsPortFlag: with the development config and --port,
+// the "try it" hint says how the other commands find that port.
+func TestServeHintFollowsPortFlag(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	e := newTestEnv(t)
+	e.setup = func(f *factory) {
+		f.listen = func(context.Context, string) (net.Listener, error) { return ln, nil }
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	serve := e.start(ctx, "", "serve", "--port", port)
+	serve.errOut.waitFor(t, "serving")
+	cancel()
+	serve.wait(t)
+	if log := serve.errOut.String(); !strings.Contains(log, "try it: export UNIWS_PORT="+port+"; uniws gentoken") {
+		t.Errorf("no port in the hint:\n%s", log)
+	}
+}

@@ -80,7 +80,7 @@ gap with --fail-on-gap. The full-screen view stays open on those; quitting it th
 exits 5 or 6 (or 1 when the connection failed for good).`,
 		Example: `  uniws watch -u test_user                 # full screen on a terminal
   uniws watch -u test_user --json | jq .
-  uniws watch --token "$TOKEN" --sub news --sub chat | jq .pub.data
+  uniws watch --token "$TOKEN" --sub news --sub chat | jq -c 'select(.pub) | .pub.data'
   uniws watch -u test_user --count 1 --timeout 10s`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
