@@ -274,6 +274,7 @@ func TestEnvOverrides(t *testing.T) {
 		{"port", map[string]string{"UNIWS_PORT": "9001"}, func(c *Config) bool { return c.Port == 9001 }, ""},
 		{"bad port", map[string]string{"UNIWS_PORT": "high"}, nil, "port"},
 		{"duration", map[string]string{"UNIWS_PING_INTERVAL": "30s"}, func(c *Config) bool { return c.PingInterval.D() == 30*time.Second }, ""},
+		{"duration in seconds, as in a file", map[string]string{"UNIWS_PING_INTERVAL": "30"}, func(c *Config) bool { return c.PingInterval.D() == 30*time.Second }, ""},
 		{"bad duration", map[string]string{"UNIWS_PONG_TIMEOUT": "later"}, nil, "pong_timeout"},
 		{"list comma separated", map[string]string{"UNIWS_ALLOWED_ORIGINS": "https://a.example, https://b.example"},
 			func(c *Config) bool {

@@ -96,7 +96,14 @@ func envValue(f reflect.Value, v string) (any, error) {
 		}
 		return b, nil
 	}
-	if f.Type() == reflect.TypeOf(Duration(0)) || f.Type() == reflect.TypeOf(Port(0)) {
+	if f.Type() == reflect.TypeOf(Duration(0)) {
+		// A bare number is seconds, as in a file.
+		if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			return n, nil
+		}
+		return v, nil
+	}
+	if f.Type() == reflect.TypeOf(Port(0)) {
 		return v, nil
 	}
 	if f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String && !strings.HasPrefix(strings.TrimSpace(v), "[") {
