@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -98,4 +99,35 @@ func TestOtherCommandsExit141WhenTheirReaderGoes(t *testing.T) {
 	if s := strings.TrimSpace(r.errOut.String()); s != "" {
 		t.Errorf("stderr %q", s)
 	}
+}
+
+// TestWatchOnASocketFailsWhenItsReaderGoes: a socket's reader going away
+// (a log collector that restarted) is no choice to stop: 141, so that a
+// supervisor restarts the watch.
+func TestWatchOnASocketFailsWhenItsReaderGoes(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		if n == 1 {
+			send(t, ws, connect1)
+		}
+		drain(ws)
+	})
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, peer := os.NewFile(uintptr(fds[0]), "stdout"), os.NewFile(uintptr(fds[1]), "reader")
+	t.Cleanup(func() { out.Close(); peer.Close() })
+	e := newTestEnv(t)
+	e.setup = func(f *factory) {
+		f.ios.Out = outputFile{out}
+		f.ios.outFile = out
+	}
+	run := e.start(t.Context(), "", "watch", "--server", url, "--token", "tok", "--count", "5", "--timeout", "60s")
+	line, err := bufio.NewReader(peer).ReadString('\n')
+	if err != nil || line != connect1+"\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	peer.Close()
+	run.wait(t).expect(t, ExitOutputClosed)
 }

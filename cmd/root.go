@@ -97,6 +97,7 @@ func newExitCodesTopic() *cobra.Command {
   6  recovery gap: with watch --fail-on-gap, a reconnect could not recover
      the publications missed on a channel
 141  the reader of standard output went away (SIGPIPE ended the command);
-     watch exits 0 then, and publish still publishes every line`,
+     watch on a pipe (| head -1) exits 0 then, and publish still
+     publishes every line`,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +18,10 @@ import (
 // changes on stderr until the stream ends, --count is reached or --timeout
 // passes.
 //
-// When the reader of stdout goes away (`uniws watch | head -1`), the watch
-// ends with exit 0, at once even if nothing is being written.
+// When the reader of a pipe on stdout goes away (`uniws watch | head -1`),
+// the watch ends with exit 0, at once even if nothing is being written.
+// A socket's reader going away (a log collector that restarted) is a
+// failure: 141, as SIGPIPE gave, so that a supervisor restarts the watch.
 func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *watchOptions) error {
 	w := &watchPrinter{ios: ios, opts: opts}
 	keepWritingAfterSIGPIPE()
@@ -39,12 +42,12 @@ func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *
 			}
 			if done, err := w.handle(ev); done || err != nil {
 				if errors.Is(err, errOutputClosed) {
-					return nil
+					return readerGone(ios.outFile)
 				}
 				return err
 			}
 		case <-gone:
-			return nil
+			return readerGone(ios.outFile)
 		case <-timeout:
 			if opts.Count > 0 {
 				return &timeoutError{msg: fmt.Sprintf("timeout after %s: got %d of %d publications",
@@ -55,6 +58,18 @@ func streamNDJSON(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *
 			return nil
 		}
 	}
+}
+
+// readerGone is how a watch ends when its stdout lost its reader: nil
+// (exit 0) for a pipe, whose reader chose to stop; errOutputClosed (141)
+// otherwise.
+func readerGone(out *os.File) error {
+	if out != nil {
+		if st, err := out.Stat(); err == nil && st.Mode()&os.ModeNamedPipe != 0 {
+			return nil
+		}
+	}
+	return errOutputClosed
 }
 
 // watchPrinter turns events into output lines.
