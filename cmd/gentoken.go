@@ -80,7 +80,7 @@ and the named flags win over a --claim of the same name.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.ConfigPath, "config", "c", "", "configuration file (JSON, YAML or TOML)")
 	fl.StringVarP(&opts.User, "user", "u", "", "user ID, by default anonymous")
-	fl.Int64VarP(&opts.TTL, "ttl", "t", defaultTokenTTL, "token TTL in seconds, use -1 for token without expiration")
+	fl.Int64VarP(&opts.TTL, "ttl", "t", defaultTokenTTL, "token TTL in seconds (at most 292 years), use -1 for token without expiration")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "only output the token without anything else")
 	fl.StringVar(&opts.Alg, "alg", "HS256", "signing algorithm: HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512 or EdDSA")
 	fl.StringVar(&opts.Key, "key", "", "HMAC secret or PEM private key: @FILE, @- (stdin) or the value itself")
