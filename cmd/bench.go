@@ -49,11 +49,14 @@ server coped. bench speaks only the public protocol, so it measures uniws and
 Centrifugo v6 alike.
 
 Connections are dialled --dial-concurrency at a time, spread over source
-addresses 127.0.0.1..N when one address has too few ephemeral ports (or with
---source-ips), after raising the open-file limit to the hard limit. Each waits
-for its connect push. The token is --token, or one minted with --secret (or the
-configuration's token_hmac_secret_key) with a channels claim for --channel: one
-user per connection (bench-0, bench-1, ...), or all as --user.
+addresses 127.0.0.1..N with --source-ips, or when one address would use more
+than three eighths of the ephemeral port range (about 10,500 connections with
+Linux's default range): past that the kernel's search for a free port makes
+the generator, not the server, set the pace. The open-file limit is raised to
+the hard limit first. Each connection waits for its connect push. The token is
+--token, or one minted with --secret (or the configuration's
+token_hmac_secret_key) with a channels claim for --channel: one user per
+connection (bench-0, bench-1, ...), or all as --user.
 
 Publishing is as fast as --inflight concurrent API requests and --max-backlog
 (publications sent but not yet received everywhere) allow, or at --rate per

@@ -166,10 +166,10 @@ func TestNewTargetSourceAddresses(t *testing.T) {
 	}{
 		{"ws://127.0.0.1:8000", 100, 0, 0, false},
 		{"ws://127.0.0.1:8000", 100, 3, 3, false},
-		{"ws://127.0.0.1:8000", 3 * portsPerSource(), 0, 3, false},
+		{"ws://127.0.0.1:8000", 3 * connsPerSource(readPortRange()), 0, 3, false},
 		{"ws://127.0.0.1:8000", 10, 255, 0, true},
 		{"ws://192.0.2.1:8000", 10, 2, 0, true},
-		{"ws://192.0.2.1:8000", 3 * portsPerSource(), 0, 0, false},
+		{"ws://192.0.2.1:8000", 3 * connsPerSource(readPortRange()), 0, 0, false},
 		{"http://127.0.0.1:8000", 1, 0, 0, true},
 	}
 	for _, tt := range tests {
@@ -183,6 +183,34 @@ func TestNewTargetSourceAddresses(t *testing.T) {
 		}
 		if err == nil && tt.want > 0 && tg.sources[tt.want-1].String() != "127.0.0."+string(rune('0'+tt.want)) {
 			t.Errorf("last source %s", tg.sources[tt.want-1])
+		}
+	}
+}
+
+func TestConnsPerSource(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		portRange string
+		want      int
+	}{
+		{"32768\t60999\n", defaultPortsPerSource}, // Linux's default
+		{"1024 65535", 24192},
+		{"", defaultPortsPerSource},
+		{"1 x", defaultPortsPerSource},
+		{"40000 41000", defaultPortsPerSource}, // too small to trust
+	}
+	for _, tt := range tests {
+		if got := connsPerSource(tt.portRange); got != tt.want {
+			t.Errorf("connsPerSource(%q) = %d, want %d", tt.portRange, got, tt.want)
+		}
+	}
+	// With the default range, 10,000 connections come from one address
+	// and 19,000 (the file limit's largest run) from two, whose connects
+	// then find free ports at once.
+	per := connsPerSource("32768 60999")
+	for conns, want := range map[int]int{10000: 1, 19000: 2, 25000: 3} {
+		if got := sourcesFor(conns, per); got != want {
+			t.Errorf("sourcesFor(%d) = %d, want %d", conns, got, want)
 		}
 	}
 }
