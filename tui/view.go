@@ -110,6 +110,9 @@ func (m *Model) body(h int) []string {
 		if k == m.top {
 			lines = lines[min(m.skip, len(lines)):]
 		}
+		// Only the lines that fit are drawn: an expanded entry may have
+		// tens of thousands.
+		lines = lines[:min(len(lines), h-len(out))]
 		for i, l := range lines {
 			mark := "  "
 			if k == m.sel && i == 0 {
@@ -120,7 +123,7 @@ func (m *Model) body(h int) []string {
 			out = append(out, mark+l)
 		}
 	}
-	return out[:min(len(out), h)]
+	return out
 }
 
 // status is the footer line: rates, totals and what is switched on.
