@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,9 @@ type watchOptions struct {
 
 	// url is the endpoint actually dialled.
 	url string
+	// requested are the channels asked for by --sub and --since, for
+	// telling which of them the server refused.
+	requested []string
 
 	// RunTUI shows the stream full-screen. watch calls it instead of
 	// printing NDJSON when stdout is a terminal and --json is not given.
@@ -155,6 +160,7 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 	if err != nil {
 		return usageErrorf(path, "%v", err)
 	}
+	opts.requested = requestedChannels(opts.Subs, since)
 	dopts := client.Options{URL: url, Subs: opts.Subs, Since: since, Version: buildVersion(), Reconnect: opts.Reconnect}
 	if !opts.UserSet {
 		dopts.Token = opts.Token
@@ -189,6 +195,18 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 		return opts.RunTUI(ctx, conn, opts)
 	}
 	return streamNDJSON(ctx, f.ios, conn, opts)
+}
+
+// requestedChannels is subs followed by the channels only since names, in
+// name order.
+func requestedChannels(subs []string, since map[string]client.Position) []string {
+	out := slices.Clone(subs)
+	for _, ch := range slices.Sorted(maps.Keys(since)) {
+		if !slices.Contains(subs, ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 // parseSince reads --since values CH:OFFSET[:EPOCH]. Channel names may hold

@@ -122,7 +122,7 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 		c := ev.Push.Connect
 		channels := slices.Sorted(maps.Keys(c.Subs))
 		w.note(fmt.Sprintf("connected: client %s, channels [%s], ping %ds", c.Client, strings.Join(channels, " "), c.Ping))
-		for _, ch := range w.opts.Subs {
+		for _, ch := range w.opts.requested {
 			if _, ok := c.Subs[ch]; !ok {
 				w.note("not subscribed to " + ch + ": the server refused it (see its log for why)")
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,6 +245,18 @@ func TestWatchRecoveryGap(t *testing.T) {
 	}
 }
 
+func TestRequestedChannels(t *testing.T) {
+	t.Parallel()
+	since := map[string]client.Position{"b": {Offset: 1}, "a": {Offset: 2}, "s": {Offset: 3}}
+	got := requestedChannels([]string{"s", "z"}, since)
+	if want := []string{"s", "z", "a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("requestedChannels = %v, want %v", got, want)
+	}
+	if got := requestedChannels(nil, nil); len(got) != 0 {
+		t.Errorf("requestedChannels(nil, nil) = %v", got)
+	}
+}
+
 func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	t.Parallel()
 	subs := make(chan map[string]*core.SubscribeRequest, 1)
@@ -255,12 +268,13 @@ func TestWatchReportsRefusedSubsAndTerminalFallback(t *testing.T) {
 	e := newTestEnv(t)
 	e.outTTY = true
 	r := e.run("watch", "--server", strings.TrimSuffix(strings.Replace(url, "ws://", "http://", 1), "/connection/uni_websocket"),
-		"--sub", "abc", "--sub", "#test_user", "--count", "1")
+		"--sub", "abc", "--sub", "#test_user", "--since", "h:x:5", "--count", "1")
 	r.expect(t, ExitOK)
-	if got := <-subs; len(got) != 2 || got["abc"] == nil || got["#test_user"] == nil {
+	if got := <-subs; len(got) != 3 || got["abc"] == nil || got["#test_user"] == nil || got["h:x"] == nil {
 		t.Errorf("requested subs %v", got)
 	}
-	for _, s := range []string{"not subscribed to abc: the server refused it"} {
+	// A channel asked for only by --since is reported as well.
+	for _, s := range []string{"not subscribed to abc: the server refused it", "not subscribed to h:x: the server refused it"} {
 		if !strings.Contains(r.errOut.String(), s) {
 			t.Errorf("stderr lacks %q:\n%s", s, r.errOut)
 		}

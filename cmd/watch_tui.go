@@ -37,7 +37,7 @@ func runWatchTUI(ctx context.Context, ios *IOStreams, conn *client.Conn, opts *w
 	err := tui.Run(ctx, tui.Chan(events), ios.In, ios.Out, tui.Options{
 		ServerURL: url,
 		User:      opts.User,
-		Requested: opts.Subs,
+		Requested: opts.requested,
 		Buffer:    opts.Buffer,
 		// Warn halfway through the client's own grace: at the full grace
 		// the client reconnects, and the warning would never show.
