@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/uniws/uniws/client"
+	"github.com/uniws/uniws/core"
 	"github.com/uniws/uniws/tui"
 )
 
@@ -127,6 +128,11 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 				w.note("not subscribed to " + ch + ": the server refused it (see its log for why)")
 			}
 		}
+		for _, ch := range channels {
+			if n := recoveredCount(c.Subs[ch]); n > 0 {
+				w.note(fmt.Sprintf("recovered %d missed publication(s) on %s: the next %d line(s) for it", n, ch, n))
+			}
+		}
 	case client.StateReconnecting:
 		w.note(fmt.Sprintf("connection lost: %s; reconnecting in %s (attempt %d)",
 			why(ev), ev.Delay.Round(time.Millisecond), ev.Attempt))
@@ -134,6 +140,20 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 		return true, outcome(ev, w.opts.FailOnGap)
 	}
 	return false, nil
+}
+
+// recoveredCount is how many publications r recovered.
+func recoveredCount(r *core.SubscribeResult) int {
+	if r == nil || !r.Recovered {
+		return 0
+	}
+	n := 0
+	for _, p := range r.Publications {
+		if p != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // outcome is the error ev ends a watch with, in either mode, or nil: a gap

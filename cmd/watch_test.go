@@ -445,6 +445,10 @@ func TestWatchSinceRecovers(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1], `"offset":2`) || !strings.Contains(lines[2], `"offset":3`) {
 		t.Fatalf("watch output:\n%s", w.out)
 	}
+	// stdout keeps the wire's shape; stderr marks the recovered lines.
+	if s := "recovered 2 missed publication(s) on hist:a: the next 2 line(s) for it"; !strings.Contains(w.errOut.String(), s) {
+		t.Errorf("stderr lacks %q:\n%s", s, w.errOut)
+	}
 }
 
 // TestWatchFullScreenAgainstRealServer runs the full-screen view against a
