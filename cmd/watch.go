@@ -60,9 +60,10 @@ func newWatchCmd(f *factory, runF func(context.Context, *watchOptions) error) *c
 		Short: "Connect to a uni_websocket endpoint and print every push",
 		Long: `Connect to a uni_websocket endpoint and show every push as it arrives.
 
-On a terminal (stdin and stdout, without --json, --count or --timeout) watch opens a full-screen view: connection
-state, heartbeat, channels (granted and refused), and a scrollable log; press
-? there for the keys. Otherwise it prints every push as it arrives, one
+On a terminal (stdin and stdout, TERM not dumb, without --json, --count or
+--timeout) watch opens a full-screen view: connection state, heartbeat,
+channels (granted and refused), and a scrollable log; press ? there for the
+keys. Otherwise it prints every push as it arrives, one
 raw JSON line each (NDJSON) on stdout, exactly as the server sent it. The
 connect push comes first; publications recovered on a reconnect follow it as
 publication pushes of their own. Pings ({}) are reported on stderr unless
@@ -190,8 +191,8 @@ func runWatch(ctx context.Context, f *factory, opts *watchOptions, path string) 
 	defer conn.Close()
 	// --count and --timeout are for scripts: they keep the stream mode, as
 	// does a stdin that is not a terminal (xargs, < /dev/null): the screen
-	// needs keys.
-	if f.ios.OutTTY && f.ios.InTTY && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
+	// needs keys. A dumb terminal (Emacs' shell, expect) cannot draw it.
+	if f.ios.OutTTY && f.ios.InTTY && f.ios.getenv("TERM") != "dumb" && !opts.JSON && opts.Count == 0 && opts.Timeout == 0 && opts.RunTUI != nil {
 		return opts.RunTUI(ctx, conn, opts)
 	}
 	return streamNDJSON(ctx, f.ios, conn, opts)

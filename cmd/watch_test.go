@@ -309,6 +309,25 @@ func TestWatchFullScreen(t *testing.T) {
 	}
 }
 
+// TestWatchOnADumbTerminalStreams: TERM=dumb (Emacs' shell, expect
+// scripts) cannot show the full-screen view, so watch prints NDJSON there.
+func TestWatchOnADumbTerminalStreams(t *testing.T) {
+	t.Parallel()
+	url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+		send(t, ws, connect1, pub1)
+		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(3501, "bad request"))
+		drain(ws)
+	})
+	e := newTestEnv(t)
+	e.outTTY, e.inTTY = true, true
+	e.env["TERM"] = "dumb"
+	r := e.run("watch", "--server", url, "--token", "t")
+	r.expect(t, ExitDisconnect)
+	if r.out.String() != lines(connect1, pub1) {
+		t.Errorf("stdout %q, want the pushes as NDJSON", r.out)
+	}
+}
+
 func TestWatchUsageAndConfigErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
