@@ -89,7 +89,8 @@ func (c Code) Reconnect() bool {
 }
 
 // Explain says in words what a disconnect code means to the person holding
-// the client, with the fix where there is one.
+// the client, with the fix where there is one. It does not say what the
+// client does next (watch --reconnect=false stops even after 3001).
 func (c Code) Explain() string {
 	switch c {
 	case CodeMessageTooBig:
@@ -97,7 +98,7 @@ func (c Code) Explain() string {
 	case CodeConnectionClosed:
 		return "connection closed: the peer went away or a pong was missed"
 	case CodeShutdown:
-		return "server shutting down: reconnecting"
+		return "server shutting down: a code that allows reconnecting"
 	case CodeInternal:
 		return "internal server error: see the server log (unknown namespace in token channels, or proxy failure)"
 	case CodeExpired:
@@ -107,7 +108,7 @@ func (c Code) Explain() string {
 	case CodeWriteError:
 		return "write error: the server could not write to the socket in time"
 	case CodeInsufficientState:
-		return "insufficient state: the server saw a gap in a positioned channel; reconnecting with recovery"
+		return "insufficient state: the server saw a gap in a positioned channel; a code that allows reconnecting with recovery"
 	case CodeForceReconnect:
 		return "force reconnect: the server asked the client to reconnect"
 	case CodeInvalidToken:
@@ -128,7 +129,7 @@ func (c Code) Explain() string {
 		return "permission denied: the server refused this client"
 	}
 	if c.Reconnect() {
-		return "code " + strconv.FormatUint(uint64(c), 10) + ": reconnecting"
+		return "code " + strconv.FormatUint(uint64(c), 10) + ": a code that allows reconnecting"
 	}
 	return "code " + strconv.FormatUint(uint64(c), 10) + ": the server asked not to reconnect"
 }

@@ -99,6 +99,13 @@ func TestReconnectRanges(t *testing.T) {
 		}
 	}
 	// Unknown codes still explain themselves, with the reconnect rule.
+	// Explanations state the code's rule, not what the client does: a
+	// watch with --reconnect=false stops after 3001 all the same.
+	for _, c := range []Code{CodeShutdown, CodeInsufficientState, 4000} {
+		if got := c.Explain(); !strings.Contains(got, "allows reconnecting") {
+			t.Errorf("Explain(%d) = %q, want the rule, not an action", c, got)
+		}
+	}
 	if got := Code(4000).Explain(); !strings.Contains(got, "4000") || !strings.Contains(got, "reconnecting") {
 		t.Errorf("Explain(4000) = %q", got)
 	}
