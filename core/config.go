@@ -50,6 +50,8 @@ type Config struct {
 	ClientConnectSubsLimit               int      `json:"client_connect_subs_limit,omitempty"`
 	ClientWriteTimeout                   Duration `json:"client_write_timeout,omitempty"`
 	HTTPReadHeaderTimeout                Duration `json:"http_read_header_timeout,omitempty"`
+	HTTPReadTimeout                      Duration `json:"http_read_timeout,omitempty"`
+	HTTPWriteTimeout                     Duration `json:"http_write_timeout,omitempty"`
 	APIMaxBodySize                       int      `json:"api_max_body_size,omitempty"`
 	APITimeout                           Duration `json:"api_timeout,omitempty"`
 	APIBroadcastMaxChannels              int      `json:"api_broadcast_max_channels,omitempty"`
@@ -124,6 +126,8 @@ func Default() Config {
 		ClientConnectSubsLimit:    1024,
 		ClientWriteTimeout:        Duration(time.Second),
 		HTTPReadHeaderTimeout:     Duration(10 * time.Second),
+		HTTPReadTimeout:           Duration(30 * time.Second),
+		HTTPWriteTimeout:          Duration(60 * time.Second),
 		APIMaxBodySize:            10 << 20,
 		APITimeout:                Duration(10 * time.Second),
 		APIBroadcastMaxChannels:   1000,
@@ -191,6 +195,8 @@ func (c *Config) Validate() error {
 		{"proxy_connect_timeout", c.ProxyConnectTimeout},
 		{"shutdown_timeout", c.ShutdownTimeout},
 		{"http_read_header_timeout", c.HTTPReadHeaderTimeout},
+		{"http_read_timeout", c.HTTPReadTimeout},
+		{"http_write_timeout", c.HTTPWriteTimeout},
 		{"api_timeout", c.APITimeout},
 	} {
 		if k.v < 0 {

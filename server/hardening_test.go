@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -362,5 +364,94 @@ func TestInsecureWithoutKeysTimesTokens(t *testing.T) {
 	_, push := ts.connect(`{"token":"` + unsigned(jwt.MapClaims{"sub": "dev", "exp": time.Now().Add(time.Hour).Unix()}) + `"}`)
 	if !strings.Contains(push, `"ttl":36`) { // 3600, or 3599 at a second's edge
 		t.Fatalf("connect push %s", push)
+	}
+}
+
+// TestHTTPRequestsAreTimeBounded: a request served by net/http whose body
+// never comes, or whose responses are never read, loses its connection
+// after http_read_timeout, resp. http_write_timeout, instead of holding it
+// (and its goroutine) for good.
+func TestHTTPRequestsAreTimeBounded(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, `"http_read_timeout":"300ms","http_write_timeout":"300ms"`)
+	addr := strings.TrimPrefix(ts.url, "http://")
+	// readsToEnd reports whether the server ended conn within 10 s.
+	readsToEnd := func(conn net.Conn) bool {
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.Copy(io.Discard, conn)
+		var ne net.Error
+		return !errors.As(err, &ne) || !ne.Timeout()
+	}
+	t.Run("body never sent", func(t *testing.T) {
+		t.Parallel()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if !readsToEnd(conn) {
+			t.Fatal("a request whose body never came held its connection")
+		}
+	})
+	t.Run("responses never read", func(t *testing.T) {
+		t.Parallel()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+		// More requests than the socket buffers hold: the server stops
+		// reading them once its answers back up, so this write ends only
+		// when the server closes the connection.
+		reqs := bytes.Repeat([]byte("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), 500_000)
+		wrote := make(chan error, 1)
+		go func() {
+			_, err := conn.Write(reqs)
+			wrote <- err
+		}()
+		select {
+		case err := <-wrote:
+			if err == nil {
+				t.Fatal("the server read every request without writing its answers")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a client that does not read its responses held its connection")
+		}
+	})
+}
+
+// TestShutdownWithinOneTimeout: clients that never answer the close frame
+// and an API request still in flight share one shutdown_timeout; they were
+// given one each, in turn.
+func TestShutdownWithinOneTimeout(t *testing.T) {
+	t.Parallel()
+	cfg, err := core.ParseConfig("json", []byte(`{"token_hmac_secret_key":"`+testSecret+`","api_key":"`+testAPIKey+
+		`","user_subscribe_to_personal":true,"shutdown_timeout":"2s","http_read_timeout":"1h"}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, stop := serveConfig(t, cfg)
+	ws, _ := ts.connect(`{"token":"` + ts.token("mute", time.Hour) + `"}`) // never reads again
+	defer ws.Close()
+	held, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.Write([]byte("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for clients(t, ts) != 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	stop()
+	// One timeout, with room for a loaded machine; two would be 4 s.
+	if d := time.Since(start); d > 3500*time.Millisecond {
+		t.Fatalf("shutdown took %s with a 2s shutdown_timeout", d)
 	}
 }

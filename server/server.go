@@ -184,11 +184,18 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // gracefully: every client gets 3001 shutdown, in-flight API calls finish,
 // the engine closes. It returns after all of that, or an error if serving
 // failed. A connection that opens with a WebSocket upgrade of the endpoint
-// is upgraded directly; every other one is served by net/http (listener.go).
+// is upgraded directly; every other one is served by net/http (listener.go),
+// within http_read_timeout for the request, body included, and
+// http_write_timeout for the handler and its response: a client that
+// promises a body and never sends it, or never reads the answer, must not
+// hold a connection and a goroutine for good. Upgraded connections clear
+// these deadlines.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout.D(),
+		ReadTimeout:       s.cfg.HTTPReadTimeout.D(),
+		WriteTimeout:      s.cfg.HTTPWriteTimeout.D(),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.opts.log.Handler(), slog.LevelDebug),
 	}
@@ -206,13 +213,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case serveErr = <-httpErr:
 		httpErr <- nil
 	}
-	s.Shutdown()
-	acc.close()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
+	// One shutdown_timeout bounds the whole shutdown: API calls in flight
+	// finish while the clients drain, not after them.
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout.D())
+	shutdownCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-	}
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+		}
+	}()
+	s.shutdownBy(deadline)
+	acc.close()
+	<-httpDone
 	// Both loops have ended now; keep the first error.
 	for _, err := range []error{<-acceptErr, <-httpErr} {
 		if serveErr == nil && !errors.Is(err, http.ErrServerClosed) {
@@ -228,11 +243,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Shutdown disconnects every client with 3001 and closes the engine. Serve
 // calls it; call it directly only when serving through Handler.
 func (s *Server) Shutdown() {
-	s.shutdownOnce.Do(s.shutdown)
+	s.shutdownBy(time.Now().Add(s.cfg.ShutdownTimeout.D()))
 }
 
-func (s *Server) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
+// shutdownBy is Shutdown with the clients' drain bounded by deadline.
+func (s *Server) shutdownBy(deadline time.Time) {
+	s.shutdownOnce.Do(func() { s.shutdown(deadline) })
+}
+
+func (s *Server) shutdown(deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	s.ws.Shutdown(ctx, core.CodeShutdown.Disconnect())
 	s.node.closeAuth()
