@@ -61,6 +61,19 @@ func TestConnectViaQueryParameter(t *testing.T) {
 	if got := readFrame(t, conn); !strings.Contains(got, `"subs":{"#u":{}}`) {
 		t.Fatalf("connect push %s", got)
 	}
+	// An empty cf_connect is no cf_connect, as in Centrifugo: the request
+	// comes as the first message.
+	empty, _, err := websocket.DefaultDialer.Dial(ts.wsURL()+"?cf_connect=", nil)
+	if err != nil {
+		t.Fatalf("empty cf_connect: %v", err)
+	}
+	defer empty.Close()
+	if err := empty.WriteMessage(websocket.TextMessage, []byte(q)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFrame(t, empty); !strings.Contains(got, `"subs":{"#u":{}}`) {
+		t.Fatalf("connect push after an empty cf_connect: %s", got)
+	}
 	resp, err := http.Get(ts.url + "/connection/uni_websocket?cf_connect=%7Bnope")
 	if err != nil {
 		t.Fatal(err)

@@ -147,9 +147,11 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 // ServeHTTP upgrades the request and runs the session until it ends.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req *core.ConnectRequest
-	if q := r.URL.Query(); q.Has("cf_connect") {
+	// An empty cf_connect is none, as in Centrifugo: the request comes as
+	// the first message.
+	if cf := r.URL.Query().Get("cf_connect"); cf != "" {
 		var err error
-		req, err = core.DecodeConnectRequest([]byte(q.Get("cf_connect")))
+		req, err = core.DecodeConnectRequest([]byte(cf))
 		if err != nil {
 			h.log.Info("connection refused", "reason", "invalid cf_connect", "error", err.Error(), "remote", r.RemoteAddr)
 			http.Error(w, "invalid connect request", http.StatusBadRequest)
