@@ -239,3 +239,49 @@ func memUsed() (total, stack uint64) {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse + ms.StackInuse, ms.StackInuse
 }
+
+// BenchmarkDiscardClientData: a connected client sends 60,000-byte data
+// frames, which the server discards (a uni_websocket client has nothing to
+// say after connect). One op is one frame; a Ping after the last frame and
+// its Pong make sure every frame was consumed.
+func BenchmarkDiscardClientData(b *testing.B) {
+	addr, _ := benchServer(b, "")
+	c, err := dialRaw(addr, connectRequest(b, "bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.conn.Close()
+	key := [4]byte{1, 2, 3, 4}
+	frame := maskedFrame(0x82, make([]byte, 60000), key)
+	b.SetBytes(int64(len(frame)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.conn.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := c.conn.Write(maskedFrame(0x89, []byte("end"), key)); err != nil {
+		b.Fatal(err)
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+			b.Fatal(err)
+		}
+		n := int(h[1] & 0x7f)
+		if n == 126 {
+			var l [2]byte
+			if _, err := io.ReadFull(c.br, l[:]); err != nil {
+				b.Fatal(err)
+			}
+			n = int(l[0])<<8 | int(l[1])
+		}
+		if _, err := c.br.Discard(n); err != nil {
+			b.Fatal(err)
+		}
+		if h[0]&0x0f == 0xA {
+			return
+		}
+	}
+}

@@ -44,7 +44,17 @@ func (s *Session) consumeFrames() (end bool) {
 		if in.skip > 0 {
 			n := int(min(in.skip, int64(br.Buffered())))
 			if n == 0 {
-				return false
+				// The rest of a large data frame, dropped straight
+				// from the socket as far as it has arrived.
+				k, err := s.h.raw.tryDiscard(s.raw, in.skip)
+				if err != nil {
+					return true // the peer closed mid-frame, or the socket failed
+				}
+				if k == 0 {
+					return false
+				}
+				in.skip -= int64(k)
+				continue
 			}
 			_, _ = br.Discard(n)
 			in.skip -= int64(n)

@@ -3,6 +3,7 @@
 package ws
 
 import (
+	"io"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -28,9 +29,9 @@ func (w *writevCall) writev(fd uintptr) bool {
 	return true // one attempt: never wait here
 }
 
-// rawCalls pools the raw calls (writev, and the peek of waitReadable)
-// for every session of a handler.
-type rawCalls struct{ pool, peeks sync.Pool }
+// rawCalls pools the raw calls (writev, the peek of waitReadable and the
+// discard of tryDiscard) for every session of a handler.
+type rawCalls struct{ pool, peeks, discards sync.Pool }
 
 func (p *rawCalls) get() *writevCall {
 	if w, ok := p.pool.Get().(*writevCall); ok {
@@ -111,4 +112,54 @@ func (p *rawCalls) waitReadable(rc syscall.RawConn) error {
 	err := rc.Read(w.call)
 	p.peeks.Put(w)
 	return err
+}
+
+// discardCall drops socket input without copying it anywhere: recv with
+// MSG_TRUNC on a TCP socket. Pooled like writevCall.
+type discardCall struct {
+	n     int
+	got   int
+	errno syscall.Errno
+	call  func(fd uintptr) bool
+}
+
+func (d *discardCall) discard(fd uintptr) bool {
+	r, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, 0, uintptr(d.n),
+		syscall.MSG_TRUNC|syscall.MSG_DONTWAIT, 0, 0)
+	d.got, d.errno = int(r), e
+	return true // one attempt: never wait here
+}
+
+// maxDiscard bounds one discard call.
+const maxDiscard = 1 << 20
+
+// tryDiscard drops up to n bytes of the connection's input without waiting
+// for any, so that a large data frame a client sends after connect is
+// skipped in a few calls rather than one read, epoll re-arm and wake-up per
+// 512 bytes of read buffer. It reports how many bytes it dropped (0: none
+// waiting), and io.EOF once the peer has closed.
+func (p *rawCalls) tryDiscard(rc syscall.RawConn, n int64) (int, error) {
+	if rc == nil || n <= 0 {
+		return 0, nil
+	}
+	d, ok := p.discards.Get().(*discardCall)
+	if !ok {
+		d = &discardCall{}
+		d.call = d.discard
+	}
+	defer p.discards.Put(d)
+	d.n = int(min(n, maxDiscard))
+	if err := rc.Read(d.call); err != nil {
+		return 0, nil // closed, or a deadline: the reading path sorts it out
+	}
+	switch d.errno {
+	case 0:
+		if d.got == 0 {
+			return 0, io.EOF
+		}
+		return d.got, nil
+	case syscall.EAGAIN, syscall.EINTR:
+		return 0, nil
+	}
+	return 0, d.errno
 }

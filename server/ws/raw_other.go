@@ -14,3 +14,6 @@ func (*rawCalls) tryWritev(syscall.RawConn, [][]byte, int) (int, bool, error) {
 
 // waitReadable returns at once: reads wait inside gorilla's read path.
 func (*rawCalls) waitReadable(syscall.RawConn) error { return nil }
+
+// tryDiscard drops nothing: data is discarded through the read buffer.
+func (*rawCalls) tryDiscard(syscall.RawConn, int64) (int, error) { return 0, nil }
