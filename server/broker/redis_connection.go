@@ -141,6 +141,7 @@ func (s *subscriber) end(ps *redis.PubSub) map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ps = nil
+	s.lost = true
 	live := make(map[string]bool)
 	for ch, st := range s.chans {
 		if st.confirmed {
@@ -178,7 +179,11 @@ func (s *subscriber) read(ctx context.Context, ps *redis.PubSub, wasLive map[str
 			}
 			continue
 		}
-		silent, res.replied = 0, true
+		silent = 0
+		if !res.replied {
+			res.replied = true
+			s.setLost(false)
+		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			s.confirm(m)

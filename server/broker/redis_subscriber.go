@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,6 +33,9 @@ type subscriber struct {
 	kick   chan struct{} // capacity 1: the dirty set grew
 	ps     *redis.PubSub // the current connection, nil between connections
 	closed bool
+	// lost is set when a connection ends and cleared when Redis answers
+	// on the next one: meanwhile a subscription cannot be confirmed.
+	lost bool
 
 	// Owned by the run goroutine.
 	last map[string]StreamPosition // last position delivered per channel
@@ -61,13 +65,16 @@ func newSubscriber(r *Redis, sh *redisShard) *subscriber {
 
 // Subscribe implements Broker: it returns once Redis confirmed the
 // subscription, so a history read afterwards cannot miss a publication in
-// between.
+// between. While the connection to Redis is lost it does not wait: a
+// channel that has subscribers on this node already stays subscribed (the
+// reconnect subscribes it again and checks what was missed), and a new one
+// is refused at once.
 func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 	if err := r.live(); err != nil {
 		return err
 	}
 	s := r.shardFor(ch).sub
-	ready, err := s.add(ch)
+	ready, known, lost, err := s.add(ch)
 	if err != nil {
 		return err
 	}
@@ -75,6 +82,13 @@ func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 	case <-ready: // confirmed for an earlier subscriber
 		return nil
 	default:
+	}
+	if lost {
+		if known {
+			return nil
+		}
+		s.remove(ch)
+		return fmt.Errorf("subscribe to redis %s: %w", s.sh.addr, errConnectionLost)
 	}
 	ctx, cancel := r.withTimeout(ctx)
 	defer cancel()
@@ -98,11 +112,18 @@ func (r *Redis) Unsubscribe(_ context.Context, ch string) error {
 	return nil
 }
 
-func (s *subscriber) add(ch string) (<-chan struct{}, error) {
+// errConnectionLost refuses a new subscription while the PUB/SUB
+// connection is being re-established.
+var errConnectionLost = errors.New("connection lost, reconnecting")
+
+// add counts a local subscriber of ch. It returns the channel closed once
+// the subscription is confirmed, whether ch had local subscribers before,
+// and whether the connection to Redis is lost.
+func (s *subscriber) add(ch string) (ready <-chan struct{}, known, lost bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return nil, false, false, ErrClosed
 	}
 	st := s.chans[ch]
 	if st == nil {
@@ -113,7 +134,13 @@ func (s *subscriber) add(ch string) (<-chan struct{}, error) {
 	if st.count == 1 {
 		s.markLocked(ch)
 	}
-	return st.ready, nil
+	return st.ready, st.count > 1, s.lost, nil
+}
+
+func (s *subscriber) setLost(lost bool) {
+	s.mu.Lock()
+	s.lost = lost
+	s.mu.Unlock()
 }
 
 func (s *subscriber) remove(ch string) {
