@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/uniws/uniws/client/bench"
 	"github.com/uniws/uniws/core"
@@ -72,6 +73,15 @@ client gets disconnect 3001 shutdown, and serve exits 0.`,
 	return cmd
 }
 
+// redisLog takes the Redis client library's own messages (dial failures its
+// connection pool retries, which the engine reports itself) into the
+// server's log at debug level, so that --log-format json stays JSON.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
+}
+
 func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
@@ -90,6 +100,7 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		return usageErrorf(path, "--log-format %q: want text or json", opts.LogFormat)
 	}
 	log := slog.New(handler)
+	redis.SetLogger(redisLog{log})
 	loopback := true
 	if opts.Debug {
 		var err error

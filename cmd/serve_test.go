@@ -170,3 +170,40 @@ func TestServeHintFollowsPortFlag(t *testing.T) {
 		t.Errorf("no port in the hint:\n%s", log)
 	}
 }
+
+// TestServeJSONLogsStayJSON: with --log-format json every log line is JSON,
+// the Redis client library's own messages included, and a node that never
+// reached Redis does not warn about leaving its registry.
+func TestServeJSONLogsStayJSON(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	e := newTestEnv(t)
+	e.env["UNIWS_ENGINE"] = "redis"
+	e.env["UNIWS_REDIS_ADDRESS"] = closed
+	cfg := writeConfig(t, t.TempDir(), map[string]any{"token_hmac_secret_key": "s"})
+	r := e.run("serve", "-c", cfg, "--port", "0", "--log-format", "json", "--log-level", "debug")
+	r.expect(t, ExitError)
+	lines := strings.Split(strings.TrimSpace(r.errOut.String()), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-1], "uniws: ") {
+		t.Fatalf("stderr:\n%s", r.errOut)
+	}
+	sawRedisClient := false
+	for _, l := range lines[:len(lines)-1] {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Errorf("not a JSON log line: %s", l)
+		}
+		sawRedisClient = sawRedisClient || rec["msg"] == "redis client"
+		if rec["msg"] == "node unregister failed" {
+			t.Errorf("a node that never registered warns of leaving: %s", l)
+		}
+	}
+	if !sawRedisClient {
+		t.Errorf("the Redis client's own message is not in the log:\n%s", r.errOut)
+	}
+}

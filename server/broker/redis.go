@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -99,6 +100,8 @@ type Redis struct {
 	uid     string // this node's id in the registry
 	running bool
 	closed  bool
+
+	announced atomic.Bool // the registry got this node at least once
 }
 
 // NewRedis checks opts and prepares the clients; it does not connect.
@@ -187,7 +190,7 @@ func (r *Redis) Close() error {
 		sh.sub.close()
 	}
 	r.wg.Wait()
-	if running {
+	if running && r.announced.Load() {
 		r.unregister()
 	}
 	return r.closeClients()

@@ -64,6 +64,7 @@ func (r *Redis) announce(ctx context.Context) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("announce node to redis %s: %w", sh.addr, err)
 	}
+	r.announced.Store(true)
 	return nil
 }
 
