@@ -239,7 +239,7 @@ func connectRefused(code core.Code, from string) checkResult {
 	case core.CodeExpired:
 		return failed(msg, "mint a fresh token, and check that the clocks of the token issuer and the server agree")
 	case core.CodeInternal:
-		return failed(msg, "a token channel may use a namespace the server does not define; see the server log")
+		return failed(msg, "the server log says why: with the Redis engine, Redis unreachable; or a token channel in a namespace the server does not define; or a failed connect proxy")
 	}
 	return failed(msg, "see the server log for the reason")
 }

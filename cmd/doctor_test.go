@@ -63,6 +63,12 @@ func TestDoctor(t *testing.T) {
 	}
 	unreachable := "http://" + closed.Addr().String()
 	closed.Close()
+	// A token channel in a namespace the server lacks: refused with 3004,
+	// which has more than one cause (Redis unreachable, most often).
+	unknownNS, err := core.SignHMAC("doctor-secret", core.TokenOptions{User: "u", Channels: []string{"nons:x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string
@@ -87,6 +93,8 @@ func TestDoctor(t *testing.T) {
 			"ok    origin   a browser page on https://app.example may connect (allowed_origins: https://app.example)"}, nil},
 		{"token signed with another secret", []string{"--server", healthy, "-c", otherSecret}, ExitError, []string{
 			"FAIL  connect", "refused with 3500 invalid token", "uniws checktoken", "skip  publish"}, nil},
+		{"refused with 3004", []string{"--server", healthy, "--token", unknownNS, "--api-key", "doctor-key"}, ExitError, []string{
+			"FAIL  connect", "refused with 3004", "Redis unreachable", "a namespace the server does not define"}, nil},
 		{"no health endpoint", []string{"--server", noHealth.URL, "-c", healthyCfg, "--origin", noHealth.URL}, ExitOK, []string{
 			"skip  health", "HTTP 404: no health endpoint", "ok    publish", "no check failed; 1 skipped"}, nil},
 		{"unreachable", []string{"--server", unreachable, "-c", healthyCfg}, ExitError, []string{

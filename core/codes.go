@@ -100,7 +100,7 @@ func (c Code) Explain() string {
 	case CodeShutdown:
 		return "server shutting down: a code that allows reconnecting"
 	case CodeInternal:
-		return "internal server error: see the server log (unknown namespace in token channels, or proxy failure)"
+		return "internal server error: see the server log (Redis unreachable, unknown namespace in token channels, or proxy failure)"
 	case CodeExpired:
 		return "connection expired: a fresh token is needed"
 	case CodeSlow:
