@@ -382,13 +382,17 @@ func TestHTTPRequestsAreTimeBounded(t *testing.T) {
 		var ne net.Error
 		return !errors.As(err, &ne) || !ne.Timeout()
 	}
-	t.Run("body never sent", func(t *testing.T) {
-		t.Parallel()
+	dial := func(t *testing.T) *net.TCPConn {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		t.Cleanup(func() { conn.Close() })
+		return conn.(*net.TCPConn)
+	}
+	t.Run("body never sent", func(t *testing.T) {
+		t.Parallel()
+		conn := dial(t)
 		if _, err := conn.Write([]byte("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
@@ -398,12 +402,8 @@ func TestHTTPRequestsAreTimeBounded(t *testing.T) {
 	})
 	t.Run("responses never read", func(t *testing.T) {
 		t.Parallel()
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+		conn := dial(t)
+		_ = conn.SetReadBuffer(4 << 10)
 		// More requests than the socket buffers hold: the server stops
 		// reading them once its answers back up, so this write ends only
 		// when the server closes the connection.
