@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,6 +150,7 @@ func TestInfoReportsTheNode(t *testing.T) {
 	var rep struct {
 		Result struct {
 			Nodes []struct {
+				Name        string `json:"name"`
 				Version     string `json:"version"`
 				NumClients  int    `json:"num_clients"`
 				NumUsers    int    `json:"num_users"`
@@ -165,6 +167,10 @@ func TestInfoReportsTheNode(t *testing.T) {
 		t.Fatalf("info %s: %v", out, err)
 	}
 	n := rep.Result.Nodes[0]
+	host, _ := os.Hostname()
+	if want := host + "_" + strconv.Itoa(int(ts.cfg.Port)); n.Name != want {
+		t.Errorf("node name %q, want %q (host_port, as Centrifugo names nodes)", n.Name, want)
+	}
 	if n.Version != "test" || n.NumClients != 1 || n.NumUsers != 1 || n.NumSubs != 1 || n.NumChannels != 1 || n.Uptime == nil || n.Process.RSS <= 0 {
 		t.Errorf("info node %s", out)
 	}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -117,7 +118,10 @@ func New(cfg *core.Config, opts ...Option) (*Server, error) {
 		o.reg = metrics.NewRegistry()
 	}
 	m := metrics.New(o.reg)
+	// As Centrifugo names a node: host_port, so that nodes on one host
+	// can be told apart in info.
 	host, _ := os.Hostname()
+	host += "_" + strconv.Itoa(int(cfg.Port))
 	n := &node{
 		cfg:      cfg,
 		keys:     keys,
