@@ -103,8 +103,15 @@ func (s *subscriber) connection(ctx context.Context, wasLive map[string]bool) (r
 			return connResult{err: fmt.Errorf("subscribe: %w", err)}
 		}
 	}
-	if len(wasLive) > 0 {
+	switch {
+	case len(wasLive) > 0:
 		if err := ps.Ping(ctx, barrierPing); err != nil {
+			return connResult{err: fmt.Errorf("ping: %w", err)}
+		}
+	case len(names) == 0:
+		// Nothing to subscribe to (a shard without channels): a Ping's
+		// reply shows at once that Redis answers again.
+		if err := ps.Ping(ctx); err != nil {
 			return connResult{err: fmt.Errorf("ping: %w", err)}
 		}
 	}
