@@ -100,7 +100,6 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		return usageErrorf(path, "--log-format %q: want text or json", opts.LogFormat)
 	}
 	log := slog.New(handler)
-	redis.SetLogger(redisLog{log})
 	loopback := true
 	if opts.Debug {
 		var err error
@@ -150,6 +149,11 @@ func runServe(ctx context.Context, f *factory, opts *serveOptions, path string) 
 		log.Warn("could not raise the open file limit", "error", err.Error(), "soft", fl.Soft, "hard", fl.Hard)
 	} else {
 		log.Info("open file limit", "soft", fl.Soft, "hard", fl.Hard, "was", fl.SoftBefore)
+	}
+	if cfg.Engine == "redis" {
+		// The library's logger is the process's, not a client's: the
+		// last serve with the Redis engine in a process has it.
+		redis.SetLogger(redisLog{log})
 	}
 	srv, err := f.newServer(cfg, log, buildVersion())
 	if err != nil {
