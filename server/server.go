@@ -217,21 +217,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case serveErr = <-httpErr:
 		httpErr <- nil
 	}
-	// One shutdown_timeout bounds the whole shutdown: API calls in flight
-	// finish while the clients drain, not after them.
+	// One shutdown_timeout bounds the whole shutdown, in this order: the
+	// clients drain (the API answers 503 meanwhile), then API calls in
+	// flight finish within what is left of it, then the engine closes.
 	deadline := time.Now().Add(s.cfg.ShutdownTimeout.D())
 	shutdownCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	httpDone := make(chan struct{})
-	go func() {
-		defer close(httpDone)
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			_ = srv.Close()
-		}
-	}()
-	s.shutdownBy(deadline)
+	drained := false
+	s.shutdownOnce.Do(func() {
+		drained = true
+		s.drain(shutdownCtx)
+	})
 	acc.close()
-	<-httpDone
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	if drained { // else Shutdown closed the engine already
+		s.closeEngine()
+	}
 	// Both loops have ended now; keep the first error.
 	for _, err := range []error{<-acceptErr, <-httpErr} {
 		if serveErr == nil && !errors.Is(err, http.ErrServerClosed) {
@@ -247,18 +250,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Shutdown disconnects every client with 3001 and closes the engine. Serve
 // calls it; call it directly only when serving through Handler.
 func (s *Server) Shutdown() {
-	s.shutdownBy(time.Now().Add(s.cfg.ShutdownTimeout.D()))
+	s.shutdownOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
+		defer cancel()
+		s.drain(ctx)
+		s.closeEngine()
+	})
 }
 
-// shutdownBy is Shutdown with the clients' drain bounded by deadline.
-func (s *Server) shutdownBy(deadline time.Time) {
-	s.shutdownOnce.Do(func() { s.shutdown(deadline) })
-}
-
-func (s *Server) shutdown(deadline time.Time) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+// drain sends every client 3001 and waits, until ctx is done, for them to
+// go.
+func (s *Server) drain(ctx context.Context) {
 	s.ws.Shutdown(ctx, core.CodeShutdown.Disconnect())
+}
+
+// closeEngine ends token key refreshes and closes the engine.
+func (s *Server) closeEngine() {
 	s.node.closeAuth()
 	if err := s.broker.Close(); err != nil {
 		s.opts.log.Warn("engine close failed", "error", err.Error())
