@@ -153,6 +153,7 @@ func (s *subscriber) end(ps *redis.PubSub) map[string]bool {
 	for ch, st := range s.chans {
 		if st.confirmed {
 			live[ch] = true
+			st.wasLive = true
 		}
 		st.unconfirmLocked()
 		st.sent, st.acks = false, 0

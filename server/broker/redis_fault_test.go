@@ -174,3 +174,41 @@ func TestRedisRunFailsFastWithoutRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisUnconfirmedChannelWaitsWhenLost: a channel whose first
+// subscription was never confirmed when the connection went is not in the
+// reconnect's check, so while the connection is lost it takes no
+// subscriber without Redis either.
+func TestRedisUnconfirmedChannelWaitsWhenLost(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	b, _ := startRedis(t, fast, srv)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	// Redis holds every command from now on: the SUBSCRIBE below is sent
+	// but never confirmed.
+	if err := admin.Do(testCtx(t), "CLIENT", "PAUSE", "5000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ch := "pending." + broker.NewEpoch()
+	first := make(chan error, 1)
+	go func() { first <- b.Subscribe(testCtx(t), ch) }()
+	time.Sleep(100 * time.Millisecond)
+	srv.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := b.Subscribe(testCtx(t), "other."+ch)
+		if err != nil && strings.Contains(err.Error(), "connection lost") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the subscriber never saw its connection go: %v", err)
+		}
+	}
+	if err := b.Subscribe(testCtx(t), ch); err == nil {
+		t.Fatal("a channel never confirmed took a subscriber while the connection was lost")
+	}
+	if err := <-first; err == nil {
+		t.Fatal("the unconfirmed subscription succeeded")
+	}
+}

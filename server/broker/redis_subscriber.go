@@ -49,6 +49,11 @@ type subState struct {
 	acks      int  // confirmations still due on this connection
 	confirmed bool
 	ready     chan struct{}
+	// wasLive: confirmed when a connection was lost, and not yet again
+	// on a new one. Such a channel is in the reconnect's check (see
+	// resubscribed), so while the connection is lost it can take more
+	// subscribers without waiting.
+	wasLive bool
 }
 
 func newSubscriber(r *Redis, sh *redisShard) *subscriber {
@@ -74,7 +79,7 @@ func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 		return err
 	}
 	s := r.shardFor(ch).sub
-	ready, known, lost, err := s.add(ch)
+	ready, live, lost, err := s.add(ch)
 	if err != nil {
 		return err
 	}
@@ -84,7 +89,7 @@ func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 	default:
 	}
 	if lost {
-		if known {
+		if live {
 			return nil
 		}
 		s.remove(ch)
@@ -117,9 +122,9 @@ func (r *Redis) Unsubscribe(_ context.Context, ch string) error {
 var errConnectionLost = errors.New("connection lost, reconnecting")
 
 // add counts a local subscriber of ch. It returns the channel closed once
-// the subscription is confirmed, whether ch had local subscribers before,
-// and whether the connection to Redis is lost.
-func (s *subscriber) add(ch string) (ready <-chan struct{}, known, lost bool, err error) {
+// the subscription is confirmed, whether ch was confirmed on the lost
+// connection (wasLive), and whether the connection to Redis is lost.
+func (s *subscriber) add(ch string) (ready <-chan struct{}, live, lost bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -134,7 +139,7 @@ func (s *subscriber) add(ch string) (ready <-chan struct{}, known, lost bool, er
 	if st.count == 1 {
 		s.markLocked(ch)
 	}
-	return st.ready, st.count > 1, s.lost, nil
+	return st.ready, st.wasLive, s.lost, nil
 }
 
 func (s *subscriber) setLost(lost bool) {
@@ -219,7 +224,7 @@ func (s *subscriber) confirm(m *redis.Subscription) {
 	switch {
 	case st.acks > 0:
 	case st.sent && !st.confirmed:
-		st.confirmed = true
+		st.confirmed, st.wasLive = true, false
 		close(st.ready)
 	case !st.sent:
 		delete(s.last, ch)
