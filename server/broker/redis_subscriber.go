@@ -71,9 +71,9 @@ func newSubscriber(r *Redis, sh *redisShard) *subscriber {
 // Subscribe implements Broker: it returns once Redis confirmed the
 // subscription, so a history read afterwards cannot miss a publication in
 // between. While the connection to Redis is lost it does not wait: a
-// channel that has subscribers on this node already stays subscribed (the
-// reconnect subscribes it again and checks what was missed), and a new one
-// is refused at once.
+// channel that was confirmed on the lost connection takes the subscriber
+// (the reconnect subscribes it again and checks what was missed), and any
+// other is refused at once.
 func (r *Redis) Subscribe(ctx context.Context, ch string) error {
 	if err := r.live(); err != nil {
 		return err
