@@ -45,29 +45,15 @@ const (
 
 // ExtractSeqTS picks seq and ts out of one publication push without
 // decoding it: the data object is found after "pub":{"data": and the two
-// numbers after their keys. ok is false for pushes that are not
-// publications carrying both numbers.
+// numbers after their keys (this run's own pushes are read in place, by
+// seqTSAfterPrefix). ok is false for pushes that are not publications
+// carrying both numbers.
 func ExtractSeqTS(push []byte) (seq, ts int64, ok bool) {
 	i := bytes.Index(push, []byte(pubMarker))
 	if i < 0 {
 		return 0, 0, false
 	}
-	return dataSeqTS(push[i+len(pubMarker):])
-}
-
-// dataSeqTS reads seq and ts from a publication's data: in place when it
-// starts the way AppendPayload writes it, by searching for the keys
-// otherwise.
-func dataSeqTS(data []byte) (seq, ts int64, ok bool) {
-	if rest, found := bytes.CutPrefix(data, []byte(`{"seq":`)); found {
-		if seq, n := leadingNumber(rest); n > 0 {
-			if rest, found = bytes.CutPrefix(rest[n:], []byte(`,"ts":`)); found {
-				if ts, m := leadingNumber(rest); m > 0 {
-					return seq, ts, true
-				}
-			}
-		}
-	}
+	data := push[i+len(pubMarker):]
 	if seq, ok = numberAfter(data, seqMarker); !ok {
 		return 0, 0, false
 	}
