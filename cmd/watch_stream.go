@@ -111,6 +111,12 @@ func (w *watchPrinter) handle(ev client.Event) (bool, error) {
 	return false, nil
 }
 
+// noChannels explains a connection subscribed to nothing: a uni_websocket
+// client cannot subscribe itself, so nothing will arrive.
+const noChannels = "subscribed to no channel, so nothing can arrive: a uni_websocket client gets only " +
+	"the channels the server grants it (the token's channels or subs claim, e.g. gentoken --channels; " +
+	"the personal channel with user_subscribe_to_personal; a connect proxy's answer)"
+
 func (w *watchPrinter) state(ev client.Event) (bool, error) {
 	switch ev.State {
 	case client.StateConnecting:
@@ -123,6 +129,9 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 		c := ev.Push.Connect
 		channels := slices.Sorted(maps.Keys(c.Subs))
 		w.note(fmt.Sprintf("connected: client %s, channels [%s], ping %ds", c.Client, strings.Join(channels, " "), c.Ping))
+		if len(channels) == 0 {
+			w.note(noChannels)
+		}
 		for _, ch := range w.opts.requested {
 			if _, ok := c.Subs[ch]; !ok {
 				w.note("not subscribed to " + ch + ": the server refused it (see its log for why)")

@@ -58,6 +58,30 @@ func TestWatchPrintsNDJSONUntilTerminalDisconnect(t *testing.T) {
 	}
 }
 
+// TestWatchExplainsNoChannels: a connect push without subs gets a stderr
+// note on where channels come from; one with subs does not.
+func TestWatchExplainsNoChannels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		connect string
+		note    bool
+	}{
+		{`{"connect":{"client":"c1","version":"0.0.0","ping":25,"session":"s1"}}`, true},
+		{connect1, false},
+	} {
+		url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
+			send(t, ws, tc.connect)
+			disconnect(t, ws, core.CodeInvalidToken)
+		})
+		e := newTestEnv(t)
+		r := e.run("watch", "--server", url, "--token", "tok")
+		r.expect(t, ExitDisconnect)
+		if got := strings.Contains(r.errOut.String(), noChannels); got != tc.note {
+			t.Errorf("%s: note on stderr %v, want %v:\n%s", tc.connect, got, tc.note, r.errOut)
+		}
+	}
+}
+
 // TestWatchEndsOnExpiredFixedToken: 3005 asks for a fresh token, which a
 // --token watch cannot mint: it ends with exit 5 (-u would reconnect).
 func TestWatchEndsOnExpiredFixedToken(t *testing.T) {

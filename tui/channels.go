@@ -8,6 +8,11 @@ import (
 // maxNameWidth caps the channel-name column of the channels panel.
 const maxNameWidth = 28
 
+// noChannels explains a connection the server subscribed to nothing: a
+// uni_websocket client cannot subscribe itself.
+const noChannels = "none granted, so nothing can arrive: the server grants a uni_websocket " +
+	"client its channels (the token's channels or subs claim, the personal channel, a connect proxy)"
+
 // channelPanel lists the channels, one per row, in at most rows rows plus
 // a title.
 func (m *Model) channelPanel(w, rows int) []string {
@@ -19,7 +24,13 @@ func (m *Model) channelPanel(w, rows int) []string {
 	}
 	out := []string{title}
 	if len(m.order) == 0 {
-		return append(out, "  "+s.Muted.Render("none yet"))
+		if m.conn.state != StateConnected {
+			return append(out, "  "+s.Muted.Render("none yet"))
+		}
+		for _, l := range wrap(noChannels, max(w-2, 8), max(rows, 1)) {
+			out = append(out, "  "+s.Warn.Render(l))
+		}
+		return out
 	}
 	nameW := 0
 	for _, name := range m.order {
@@ -101,6 +112,9 @@ func (m *Model) channelSummary() string {
 		parts = append(parts, p)
 	}
 	if len(parts) == 0 {
+		if m.conn.state == StateConnected {
+			return s.Section.Render("channels ") + s.Warn.Render("none granted: nothing can arrive")
+		}
 		return s.Section.Render("channels ") + s.Muted.Render("none yet")
 	}
 	return s.Section.Render("channels ") + strings.Join(parts, s.Muted.Render(" · "))

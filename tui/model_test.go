@@ -222,3 +222,21 @@ func TestHelpToggles(t *testing.T) {
 	m = keys(t, m, "x")
 	mustNotContain(t, screen(m), "page down")
 }
+
+// TestNoChannelsGrantedExplained: a connection the server subscribed to
+// nothing says so, and why, instead of waiting "none yet" forever.
+func TestNoChannelsGrantedExplained(t *testing.T) {
+	t.Parallel()
+	m := model(t, Options{}, 100, 30, state(t0, StateConnecting))
+	mustContain(t, screen(m), "none yet")
+	m = feed(t, m, connect(t0), state(t0, StateConnected))
+	s := screen(m)
+	mustContain(t, s, "0 granted", "none granted, so nothing can arrive", "the server grants")
+	if strings.Contains(s, "none yet") {
+		t.Errorf("still waiting for channels:\n%s", s)
+	}
+	small := model(t, Options{}, 80, 12, connect(t0), state(t0, StateConnected))
+	mustContain(t, screen(small), "channels none granted: nothing can arrive")
+	small = model(t, Options{}, 80, 12, state(t0, StateConnecting))
+	mustContain(t, screen(small), "channels none yet")
+}
