@@ -74,7 +74,9 @@ got the messages in another order than most; end-to-end latency
 p50/p90/p99/max; the generator's own CPU (near its CPU count means it, not the
 server, set the pace). With --pid (same machine) the server's RSS before and
 after connecting (per connection), threads, CPU per connect and CPU seconds
-per million deliveries from /proc; with an API key, every numeric field of the
+per million deliveries from /proc, and a note when the generator spent about
+as much CPU per delivery as the server (its reading then shapes the
+latencies); with an API key, every numeric field of the
 API info result. A table on a terminal, JSON with --json or when stdout is not
 a terminal; progress on stderr.
 

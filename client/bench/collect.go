@@ -85,8 +85,8 @@ func (r *runner) collect() {
 	g.PublishWaitSeconds = (r.pubEndWait - r.pubStartWait).Seconds()
 	contended := func(who string, wait float64) {
 		if wait > max(0.1*wall, 0.1) {
-			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%s's threads waited %.1fs for a CPU during the %.1fs publish phase: "+
-				"other processes competed for its core, so rates and latencies understate it", who, wait, wall))
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%s's threads waited %.1fs for a CPU during the %.1fs publish phase, "+
+				"behind other processes or, on fewer cores than threads, one another: rates and latencies may understate it", who, wait, wall))
 		}
 	}
 	contended("the generator", g.PublishWaitSeconds)
@@ -97,6 +97,29 @@ func (r *runner) collect() {
 		}
 		contended("the server", s.PublishWait)
 	}
+	if n := paceNote(g, r.rep.Server, d.Unique); n != "" {
+		r.rep.Notes = append(r.rep.Notes, n)
+	}
+}
+
+// paceNote warns when the generator, without being saturated (which the
+// report shows already), spent about as much of its CPU per delivery as the
+// server did. Then reading one publication's deliveries takes the generator
+// as long as writing them takes the server, and the latency percentiles
+// measure the generator as much as the server: at a steady rate against a
+// fast server, say, where the generator wakes for nearly every frame.
+func paceNote(g *Generator, s *ServerReport, deliveries int64) string {
+	if s == nil || g.Saturated || deliveries <= 0 || s.PublishCPU <= 0 || g.PublishCPUSeconds <= 0 || g.CPUs < 1 {
+		return ""
+	}
+	gen := g.PublishCPUSeconds / float64(g.CPUs) / float64(deliveries) * 1e6
+	srv := s.PublishCPU / float64(deliveries) * 1e6
+	if gen < 0.9*srv {
+		return ""
+	}
+	return fmt.Sprintf("the generator spent %.1f µs of CPU per delivery and the server %.1f µs: the generator read "+
+		"each publication's deliveries about as slowly as the server wrote them, so the latencies measure it "+
+		"as much as the server", gen, srv)
 }
 
 // orderDiffers counts the connections that received every publication

@@ -85,3 +85,34 @@ func TestWriteTextShowsEverySection(t *testing.T) {
 		}
 	}
 }
+
+// TestPaceNote: the note appears when the generator's CPU per delivery
+// reaches the server's, and not when the generator is saturated (reported
+// otherwise), clearly cheaper, or the server's CPU is unknown.
+func TestPaceNote(t *testing.T) {
+	t.Parallel()
+	const n = 600_000
+	for _, tc := range []struct {
+		name      string
+		g         Generator
+		s         *ServerReport
+		want      bool
+		genAndSrv string
+	}{
+		{"generator as slow as the server", Generator{CPUs: 1, PublishCPUSeconds: 9.8}, &ServerReport{PublishCPU: 9.0}, true, "16.3 µs of CPU per delivery and the server 15.0 µs"},
+		{"generator a little cheaper", Generator{CPUs: 1, PublishCPUSeconds: 8.4}, &ServerReport{PublishCPU: 9.0}, true, "14.0 µs"},
+		{"generator clearly cheaper", Generator{CPUs: 1, PublishCPUSeconds: 12.0}, &ServerReport{PublishCPU: 14.3}, false, ""},
+		{"two generator cores", Generator{CPUs: 2, PublishCPUSeconds: 9.8}, &ServerReport{PublishCPU: 9.0}, false, ""},
+		{"saturated", Generator{CPUs: 1, PublishCPUSeconds: 9.8, Saturated: true}, &ServerReport{PublishCPU: 9.0}, false, ""},
+		{"no --pid", Generator{CPUs: 1, PublishCPUSeconds: 9.8}, nil, false, ""},
+		{"no server CPU", Generator{CPUs: 1, PublishCPUSeconds: 9.8}, &ServerReport{}, false, ""},
+	} {
+		got := paceNote(&tc.g, tc.s, n)
+		if (got != "") != tc.want || !strings.Contains(got, tc.genAndSrv) {
+			t.Errorf("%s: %q", tc.name, got)
+		}
+	}
+	if got := paceNote(&Generator{CPUs: 1, PublishCPUSeconds: 1}, &ServerReport{PublishCPU: 1}, 0); got != "" {
+		t.Errorf("no deliveries: %q", got)
+	}
+}
