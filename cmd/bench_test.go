@@ -1,12 +1,16 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,6 +120,53 @@ func TestBenchAgainstRealServer(t *testing.T) {
 	}
 	if !strings.Contains(r.errOut.String(), "connected 50/50") {
 		t.Errorf("stderr:\n%s", r.errOut)
+	}
+}
+
+// TestBenchAgainstFloorServers runs bench against the two stand-ins that
+// BENCHMARKS.md measures the floor with (testdata/floor): they build, take
+// the load and deliver everything, so the commands documented there work.
+func TestBenchAgainstFloorServers(t *testing.T) {
+	t.Parallel()
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for _, name := range []string{"raw", "gonet"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if name == "raw" && runtime.GOOS != "linux" {
+				t.Skip("raw uses Linux's epoll")
+			}
+			bin := filepath.Join(t.TempDir(), name)
+			build := exec.Command(goTool, "build", "-o", bin, "../testdata/floor/"+name)
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("build: %v\n%s", err, out)
+			}
+			srv := exec.Command(bin, "0")
+			stdout, err := srv.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = srv.Process.Kill()
+				_ = srv.Wait()
+			})
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+			if err != nil || !ok {
+				t.Fatalf("first line %q: %v", line, err)
+			}
+			r := newTestEnv(t).run("bench", "--server", "ws://"+addr, "--api-key", "k", "--secret", "s",
+				"--conns", "20", "--messages", "50", "--dial-concurrency", "4", "--pid", strconv.Itoa(srv.Process.Pid), "--json")
+			r.expect(t, ExitOK)
+			m := benchJSON(t, r.out.String())
+			for path, w := range map[string]float64{"connect.connected": 20, "delivery.unique": 1000, "delivery.lost": 0} {
+				if got, ok := field(m, path).(float64); !ok || got != w {
+					t.Errorf("%s = %v, want %v", path, field(m, path), w)
+				}
+			}
+		})
 	}
 }
 

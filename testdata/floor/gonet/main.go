@@ -8,6 +8,8 @@
 //
 //	go build -o /tmp/floor-gonet ./testdata/floor/gonet
 //	GOMAXPROCS=1 taskset -c 0 /tmp/floor-gonet 8301
+//
+// It prints the address it listens on (port 0 takes a free one).
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log"
 	"net"
 	"os"
@@ -138,6 +141,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Printf("listening on %s\n", ln.Addr())
 	f := &floor{push: textFrame([]byte(connectPush))}
 	f.bufs.New = func() any {
 		b := make([]byte, bufSize)

@@ -9,6 +9,8 @@
 //
 //	go build -o /tmp/floor-raw ./testdata/floor/raw
 //	GOMAXPROCS=1 taskset -c 0 /tmp/floor-raw 8300
+//
+// It prints the address it listens on (port 0 takes a free one).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log"
 	"os"
 	"runtime"
@@ -93,6 +96,11 @@ func main() {
 	if err := syscall.Listen(lfd, 4096); err != nil {
 		log.Fatal(err)
 	}
+	sa, err := syscall.Getsockname(lfd)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on 127.0.0.1:%d\n", sa.(*syscall.SockaddrInet4).Port)
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		log.Fatal(err)
