@@ -79,6 +79,8 @@ type watchPrinter struct {
 	opts *watchOptions
 	pubs int
 	line []byte
+
+	toldNoChannels bool
 }
 
 // handle prints one event and reports whether watch is done, and why
@@ -111,11 +113,12 @@ func (w *watchPrinter) handle(ev client.Event) (bool, error) {
 	return false, nil
 }
 
-// noChannels explains a connection subscribed to nothing: a uni_websocket
-// client cannot subscribe itself, so nothing will arrive.
-const noChannels = "subscribed to no channel, so nothing can arrive: a uni_websocket client gets only " +
-	"the channels the server grants it (the token's channels or subs claim, e.g. gentoken --channels; " +
-	"the personal channel with user_subscribe_to_personal; a connect proxy's answer)"
+// noChannels explains a connection subscribed to nothing yet: publications
+// reach a uni_websocket client only on channels the server subscribed it to.
+const noChannels = "no channel granted (yet): publications arrive only on channels the server subscribes " +
+	"this connection to: the token's channels or subs claim (gentoken --channels), --sub where the namespace " +
+	"allows client subscriptions, the personal channel (user_subscribe_to_personal), a connect proxy's answer, " +
+	"or later an API subscribe"
 
 func (w *watchPrinter) state(ev client.Event) (bool, error) {
 	switch ev.State {
@@ -129,7 +132,8 @@ func (w *watchPrinter) state(ev client.Event) (bool, error) {
 		c := ev.Push.Connect
 		channels := slices.Sorted(maps.Keys(c.Subs))
 		w.note(fmt.Sprintf("connected: client %s, channels [%s], ping %ds", c.Client, strings.Join(channels, " "), c.Ping))
-		if len(channels) == 0 {
+		if len(channels) == 0 && !w.toldNoChannels {
+			w.toldNoChannels = true // once: reconnects would repeat it
 			w.note(noChannels)
 		}
 		for _, ch := range w.opts.requested {

@@ -59,25 +59,31 @@ func TestWatchPrintsNDJSONUntilTerminalDisconnect(t *testing.T) {
 }
 
 // TestWatchExplainsNoChannels: a connect push without subs gets a stderr
-// note on where channels come from; one with subs does not.
+// note on where channels come from, once however often it reconnects; one
+// with subs gets none.
 func TestWatchExplainsNoChannels(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		connect string
-		note    bool
+		notes   int
 	}{
-		{`{"connect":{"client":"c1","version":"0.0.0","ping":25,"session":"s1"}}`, true},
-		{connect1, false},
+		{`{"connect":{"client":"c1","version":"0.0.0","ping":25,"session":"s1"}}`, 1},
+		{connect1, 0},
 	} {
 		url := newWSServer(t, func(t *testing.T, n int, ws *websocket.Conn, req *core.ConnectRequest) {
 			send(t, ws, tc.connect)
+			if n == 1 {
+				disconnect(t, ws, core.CodeForceReconnect)
+				return
+			}
 			disconnect(t, ws, core.CodeInvalidToken)
 		})
 		e := newTestEnv(t)
 		r := e.run("watch", "--server", url, "--token", "tok")
 		r.expect(t, ExitDisconnect)
-		if got := strings.Contains(r.errOut.String(), noChannels); got != tc.note {
-			t.Errorf("%s: note on stderr %v, want %v:\n%s", tc.connect, got, tc.note, r.errOut)
+		stderr := r.errOut.String()
+		if got := strings.Count(stderr, noChannels); got != tc.notes || strings.Count(stderr, "connected: client") != 2 {
+			t.Errorf("%s: %d notes over two connections, want %d:\n%s", tc.connect, got, tc.notes, stderr)
 		}
 	}
 }

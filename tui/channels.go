@@ -8,10 +8,12 @@ import (
 // maxNameWidth caps the channel-name column of the channels panel.
 const maxNameWidth = 28
 
-// noChannels explains a connection the server subscribed to nothing: a
-// uni_websocket client cannot subscribe itself.
-const noChannels = "none granted, so nothing can arrive: the server grants a uni_websocket " +
-	"client its channels (the token's channels or subs claim, the personal channel, a connect proxy)"
+// noChannels explains a connection the server subscribed to nothing yet:
+// publications reach a uni_websocket client only on channels the server
+// subscribed it to.
+const noChannels = "none granted yet: publications arrive only on channels the server subscribes this " +
+	"connection to (the token's channels or subs claim, --sub where allowed, the personal channel, " +
+	"a connect proxy, an API subscribe)"
 
 // channelPanel lists the channels, one per row, in at most rows rows plus
 // a title.
@@ -113,7 +115,7 @@ func (m *Model) channelSummary() string {
 	}
 	if len(parts) == 0 {
 		if m.conn.state == StateConnected {
-			return s.Section.Render("channels ") + s.Warn.Render("none granted: nothing can arrive")
+			return s.Section.Render("channels ") + s.Warn.Render("none granted yet")
 		}
 		return s.Section.Render("channels ") + s.Muted.Render("none yet")
 	}
