@@ -1,0 +1,7 @@
+//go:build !linux
+
+package main
+
+import "log"
+
+func runRaw(int) { log.Fatal("raw needs Linux's epoll; gonet runs anywhere") }
