@@ -107,7 +107,9 @@ func (r *runner) collect() {
 // server did. Then reading one publication's deliveries takes the generator
 // as long as writing them takes the server, and the latency percentiles
 // measure the generator as much as the server: at a steady rate against a
-// fast server, say, where the generator wakes for nearly every frame.
+// fast server, say, where the generator wakes for nearly every frame. The
+// generator's CPU is spread over its CPUs; the server's cores are not known,
+// so a server on several cores gets the note less readily.
 func paceNote(g *Generator, s *ServerReport, deliveries int64) string {
 	if s == nil || g.Saturated || deliveries <= 0 || s.PublishCPU <= 0 || g.PublishCPUSeconds <= 0 || g.CPUs < 1 {
 		return ""
@@ -118,8 +120,8 @@ func paceNote(g *Generator, s *ServerReport, deliveries int64) string {
 		return ""
 	}
 	return fmt.Sprintf("the generator spent %.1f µs of CPU per delivery and the server %.1f µs: the generator read "+
-		"each publication's deliveries about as slowly as the server wrote them, so the latencies measure it "+
-		"as much as the server", gen, srv)
+		"each publication's deliveries no faster than the server wrote them, so the latencies measure it "+
+		"at least as much as the server", gen, srv)
 }
 
 // orderDiffers counts the connections that received every publication
