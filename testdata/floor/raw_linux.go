@@ -5,6 +5,7 @@ import (
 	"log"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -105,7 +106,7 @@ func runRaw(port int) {
 			if e != 0 || r == 0 {
 				_ = syscall.Close(fd)
 				delete(conns, fd)
-				if i := indexOf(subs, fd); c.st == connected && i >= 0 {
+				if i := slices.Index(subs, fd); c.st == connected && i >= 0 {
 					subs[i] = subs[len(subs)-1]
 					subs = subs[:len(subs)-1]
 				}
@@ -150,13 +151,4 @@ func runRaw(port int) {
 			}
 		}
 	}
-}
-
-func indexOf(s []int, v int) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
