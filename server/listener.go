@@ -42,7 +42,6 @@ type acceptor struct {
 	ws      http.Handler
 	timeout time.Duration // ReadHeaderTimeout (0: none)
 	rest    *chanListener
-	bufs    sync.Pool // *[]byte of maxHandshake
 
 	mu      sync.Mutex
 	pending map[net.Conn]struct{} // reading their first request
@@ -69,11 +68,27 @@ func newAcceptor(ln net.Listener, ws http.Handler, timeout time.Duration, log *s
 		rest:    newChanListener(ln.Addr()),
 		pending: make(map[net.Conn]struct{}),
 	}
-	a.bufs.New = func() any {
-		b := make([]byte, maxHandshake)
-		return &b
-	}
 	return a
+}
+
+// handshakeBuffers is what one handshake needs and no connection keeps:
+// the request head, the reader http.ReadRequest parses it from, and the
+// response writer with the buffer the WebSocket library formats the 101 in.
+// Each handshake goroutine has its own for its lifetime, so that a connect
+// leaves none of it to the garbage collector.
+type handshakeBuffers struct {
+	head []byte // maxHandshake
+	rd   bytes.Reader
+	br   *bufio.Reader // over rd
+	w    handshakeWriter
+}
+
+func newHandshakeBuffers() *handshakeBuffers {
+	b := &handshakeBuffers{head: make([]byte, maxHandshake)}
+	b.br = bufio.NewReaderSize(&b.rd, maxHandshake)
+	b.w.hr = bufio.NewReaderSize(nil, 16)
+	b.w.hw = bufio.NewWriterSize(nil, 256)
+	return b
 }
 
 // serve accepts until the listener is closed. Like net/http it backs off on
@@ -123,8 +138,14 @@ func (a *acceptor) dispatch(c net.Conn) {
 // worker runs handshakes until close, or until enough others are parked.
 func (a *acceptor) worker(ch chan net.Conn, c net.Conn) {
 	defer a.workers.Done()
+	var hb *handshakeBuffers
 	for c != nil {
-		a.handshake(c)
+		if hb == nil {
+			hb = newHandshakeBuffers()
+		}
+		if !a.handshake(c, hb) {
+			hb = nil // the handshake panicked: hb may be in use still
+		}
 		a.mu.Lock()
 		if a.closed || len(a.idle) >= maxIdleWorkers {
 			a.mu.Unlock()
@@ -181,35 +202,41 @@ func (a *acceptor) close() {
 	a.workers.Wait()
 }
 
-// handshake reads the request head and routes the connection.
-func (a *acceptor) handshake(c net.Conn) {
+// handshake reads the request head and routes the connection. It reports
+// false when it recovered from a panic.
+func (a *acceptor) handshake(c net.Conn, hb *handshakeBuffers) (ok bool) {
 	defer a.wg.Done()
 	defer func() {
 		// As net/http does for handlers: one connection's panic must not
 		// take the server down.
 		if v := recover(); v != nil {
+			ok = false
 			a.log.Error("panic in WebSocket handshake", "remote", c.RemoteAddr().String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			_ = c.Close()
 		}
 	}()
-	bp := a.bufs.Get().(*[]byte)
-	r, ok := a.readHead(c, *bp)
-	a.bufs.Put(bp)
-	if !ok {
-		return
+	r, direct := a.readHead(c, hb)
+	if !direct {
+		return true
 	}
 	r.RemoteAddr = c.RemoteAddr().String()
-	w := &handshakeWriter{conn: c, header: make(http.Header)}
+	w := &hb.w
+	w.conn = c
 	a.ws.ServeHTTP(w, r)
 	if !w.hijacked {
 		w.finish()
 	}
+	w.reset()
+	return true
 }
 
-// readHead reads the first request head into buf. It returns the parsed
+// readHead reads the first request head into hb. It returns the parsed
 // request when it is an upgrade for the direct path; otherwise it has
-// handed the connection over or closed it.
-func (a *acceptor) readHead(c net.Conn, buf []byte) (*http.Request, bool) {
+// handed the connection over or closed it. The request keeps nothing of hb:
+// http.ReadRequest copies what it returns, and a request with a body is
+// left to net/http.
+func (a *acceptor) readHead(c net.Conn, hb *handshakeBuffers) (*http.Request, bool) {
+	buf := hb.head
 	if a.timeout > 0 {
 		_ = c.SetReadDeadline(time.Now().Add(a.timeout))
 	}
@@ -236,7 +263,9 @@ func (a *acceptor) readHead(c net.Conn, buf []byte) (*http.Request, bool) {
 		a.handOver(c, buf[:n])
 		return nil, false
 	}
-	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(buf[:n]), max(n, 16)))
+	hb.rd.Reset(buf[:n])
+	hb.br.Reset(&hb.rd)
+	r, err := http.ReadRequest(hb.br)
 	if err != nil || r.URL.Path != wsPath || !plainRequest(r) {
 		a.handOver(c, buf[:n])
 		return nil, false
@@ -247,10 +276,14 @@ func (a *acceptor) readHead(c net.Conn, buf []byte) (*http.Request, bool) {
 // plainRequest reports whether r passes the checks net/http's server makes
 // beyond http.ReadRequest (which already refuses a repeated Host): HTTP/1.1,
 // a well-formed Host (r.Host is the header's value: the request line is in
-// origin form), no control characters in header values. Anything else is
-// net/http's to answer (400, 505).
+// origin form), no control characters in header values; and whether it has
+// no body. Anything else is net/http's to answer (400, 505, or the upgrade
+// through the http.Server).
 func plainRequest(r *http.Request) bool {
 	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Host == "" {
+		return false
+	}
+	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		return false
 	}
 	for i := 0; i < len(r.Host); i++ {
@@ -325,13 +358,28 @@ func isUpgradeLine(b []byte) bool {
 // limits, a bad handshake), which is written with Connection: close.
 type handshakeWriter struct {
 	conn     net.Conn
-	header   http.Header
+	header   http.Header // made when asked for: an upgrade does not
 	status   int
 	body     bytes.Buffer
 	hijacked bool
+	hr       *bufio.Reader // Hijack's: the head was consumed exactly
+	hw       *bufio.Writer // Hijack's: the 101 is formatted in its buffer
+	rw       bufio.ReadWriter
 }
 
-func (w *handshakeWriter) Header() http.Header { return w.header }
+func (w *handshakeWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header)
+	}
+	return w.header
+}
+
+// reset readies w for the next handshake; it keeps nothing of this one.
+func (w *handshakeWriter) reset() {
+	w.hr.Reset(nil)
+	w.hw.Reset(nil)
+	*w = handshakeWriter{hr: w.hr, hw: w.hw}
+}
 
 func (w *handshakeWriter) WriteHeader(status int) {
 	if w.status == 0 {
@@ -346,13 +394,17 @@ func (w *handshakeWriter) Write(p []byte) (int, error) {
 
 // Hijack hands the connection to the WebSocket library. The reader is
 // empty (the head was consumed exactly); the writer's small buffer is only
-// used to format the 101 response.
+// used to format the 101 response, within the handshake: gorilla keeps
+// neither once Upgrade returns.
 func (w *handshakeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked
 	}
 	w.hijacked = true
-	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(w.conn, 16), bufio.NewWriterSize(w.conn, 256)), nil
+	w.hr.Reset(w.conn)
+	w.hw.Reset(w.conn)
+	w.rw = bufio.ReadWriter{Reader: w.hr, Writer: w.hw}
+	return w.conn, &w.rw, nil
 }
 
 // finish writes a non-upgrade answer and closes the connection.
@@ -362,10 +414,10 @@ func (w *handshakeWriter) finish() {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", w.status, http.StatusText(w.status))
-	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
-	w.header.Set("Connection", "close")
-	w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	_ = w.header.Write(&b)
+	w.Header().Set("Content-Length", strconv.Itoa(w.body.Len()))
+	w.Header().Set("Connection", "close")
+	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	_ = w.Header().Write(&b)
 	b.WriteString("\r\n")
 	b.Write(w.body.Bytes())
 	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))

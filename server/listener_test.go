@@ -127,16 +127,36 @@ func TestUpgradeAfterAnotherRequestOnTheSameConnection(t *testing.T) {
 
 func TestDirectPathRefusals(t *testing.T) {
 	ts := startServer(t, `"allowed_origins":["https://ok.example"]`)
-	for _, tc := range []struct {
+	type refusal struct {
 		name, head string
 		status     int
-	}{
-		{"not an upgrade", "GET /connection/uni_websocket HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest},
-		{"origin refused", upgradeRequest(ts, "Origin: https://evil.example\r\n"), http.StatusForbidden},
-		{"bad cf_connect", strings.Replace(upgradeRequest(ts, ""), "uni_websocket ", "uni_websocket?cf_connect=%7B ", 1), http.StatusBadRequest},
-		{"wrong version", strings.Replace(upgradeRequest(ts, ""), "Version: 13", "Version: 8", 1), http.StatusBadRequest},
-	} {
+		body       string
+	}
+	refusals := []refusal{
+		{"not an upgrade", "GET /connection/uni_websocket HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest, "Bad Request\n"},
+		{"origin refused", upgradeRequest(ts, "Origin: https://evil.example\r\n"), http.StatusForbidden, "Forbidden\n"},
+		{"bad cf_connect", strings.Replace(upgradeRequest(ts, ""), "uni_websocket ", "uni_websocket?cf_connect=%7B ", 1), http.StatusBadRequest, "invalid connect request\n"},
+		{"wrong version", strings.Replace(upgradeRequest(ts, ""), "Version: 13", "Version: 8", 1), http.StatusBadRequest, "Bad Request\n"},
+	}
+	// Handshakes reuse their goroutine's buffers and response writer: the
+	// refusals run twice, around a connection that upgrades, and each
+	// answer must be its own.
+	upgrade := refusal{name: "upgrade", head: upgradeRequest(ts, "Origin: https://ok.example\r\n"), status: http.StatusSwitchingProtocols}
+	for _, tc := range append(append(append([]refusal(nil), refusals...), upgrade), refusals...) {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.status == http.StatusSwitchingProtocols {
+				c, br := rawConn(t, ts)
+				if _, err := io.WriteString(c, tc.head); err != nil {
+					t.Fatal(err)
+				}
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != tc.status {
+					t.Fatalf("handshake: %v %v", resp, err)
+				}
+				if push := sendConnect(t, c, br, `{"token":"`+ts.token("u1", time.Hour)+`"}`); push["connect"] == nil {
+					t.Fatalf("got %v", push)
+				}
+				return
+			}
 			c, br := rawConn(t, ts)
 			if _, err := io.WriteString(c, tc.head); err != nil {
 				t.Fatal(err)
@@ -149,7 +169,7 @@ func TestDirectPathRefusals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != tc.status || !resp.Close || resp.ContentLength != int64(len(body)) || len(body) == 0 {
+			if resp.StatusCode != tc.status || !resp.Close || resp.ContentLength != int64(len(body)) || string(body) != tc.body {
 				t.Fatalf("got %d close=%v length=%d body %q", resp.StatusCode, resp.Close, resp.ContentLength, body)
 			}
 			// The server closes the connection after the answer.

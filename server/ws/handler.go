@@ -77,9 +77,10 @@ type Handler struct {
 	ctx     context.Context // sessions' context, cancelled by Shutdown
 	cancel  context.CancelFunc
 
-	raw   rawCalls // writev and peek calls shared by sessions
-	flush *flusher // write turns of sessions with frames queued
-	idle  idleSet  // connected sessions waiting for input
+	raw   rawCalls  // writev and peek calls shared by sessions
+	bufs  sync.Pool // *[]byte: connect requests read, connect pushes encoded
+	flush *flusher  // write turns of sessions with frames queued
+	idle  idleSet   // connected sessions waiting for input
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -229,6 +230,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer h.done(s)
 		s.serve()
 	}()
+}
+
+// keepConnectBuf bounds the buffers kept for connect requests and pushes:
+// a large one (many subscriptions, a big connect data) is left to the
+// collector.
+const keepConnectBuf = 4 << 10
+
+// getBuf returns an empty buffer for reading a connect request or encoding
+// a connect push; putBuf takes it back. A connect thus leaves neither to
+// the garbage collector.
+func (h *Handler) getBuf() *[]byte {
+	if b, ok := h.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 1024)
+	return &b
+}
+
+func (h *Handler) putBuf(b *[]byte) {
+	if cap(*b) > keepConnectBuf {
+		return
+	}
+	*b = (*b)[:0]
+	h.bufs.Put(b)
 }
 
 // done forgets a session (nil for a failed upgrade) and releases its slot.

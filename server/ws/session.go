@@ -721,12 +721,18 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 	s.conn.SetReadLimit(int64(cfg.MessageSizeLimit))
 	if req == nil {
 		_ = s.nc.SetReadDeadline(time.Now().Add(cfg.StaleCloseDelay))
-		_, data, err := s.conn.ReadMessage()
+		buf := s.h.getBuf()
+		data, err := s.readMessage(*buf)
 		if err != nil {
+			s.h.putBuf(buf)
 			s.firstReadFailed(err)
 			return false
 		}
+		// The request keeps nothing of data: strings and raw values are
+		// copies.
 		req, err = core.DecodeConnectRequest(data)
+		*buf = data
+		s.h.putBuf(buf)
 		if err != nil {
 			s.h.log.Info("connection refused", "reason", "invalid connect request", "error", err.Error(), "remote", s.remote)
 			s.mu.Lock()
@@ -777,6 +783,28 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 	return true
 }
 
+// readMessage reads the next data message into buf, as gorilla's
+// ReadMessage does into a buffer of its own.
+func (s *Session) readMessage(buf []byte) ([]byte, error) {
+	_, r, err := s.conn.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
 // serve reads and discards until the connection ends, then cleans up.
 func (s *Session) serve() {
 	s.readLoop()
@@ -796,7 +824,11 @@ func (s *Session) start(c *core.Connect) {
 		return
 	}
 	push := core.Push{Connect: c}
-	s.enqueueLocked(frame{b: textFrame(push.AppendJSON(nil))})
+	buf := s.h.getBuf()
+	payload := push.AppendJSON(*buf)
+	s.enqueueLocked(frame{b: textFrame(payload)})
+	*buf = payload
+	s.h.putBuf(buf)
 	s.h.cfg.Metrics.Pushes.Connect.Inc()
 	s.h.cfg.Metrics.Connects.Inc()
 	for _, m := range pending {
