@@ -42,6 +42,8 @@ type acceptor struct {
 	ws      http.Handler
 	timeout time.Duration // ReadHeaderTimeout (0: none)
 	rest    *chanListener
+	heads   sync.Pool // *[]byte of maxHandshake: a request head being read
+	parsers sync.Pool // *headParser
 
 	mu      sync.Mutex
 	pending map[net.Conn]struct{} // reading their first request
@@ -68,27 +70,34 @@ func newAcceptor(ln net.Listener, ws http.Handler, timeout time.Duration, log *s
 		rest:    newChanListener(ln.Addr()),
 		pending: make(map[net.Conn]struct{}),
 	}
+	a.heads.New = func() any {
+		b := make([]byte, maxHandshake)
+		return &b
+	}
+	a.parsers.New = func() any {
+		p := &headParser{}
+		p.br = bufio.NewReaderSize(&p.rd, maxHandshake)
+		return p
+	}
 	return a
 }
 
-// handshakeBuffers is what one handshake needs and no connection keeps:
-// the request head, the reader http.ReadRequest parses it from, and the
-// response writer with the buffer the WebSocket library formats the 101 in.
-// Each handshake goroutine has its own for its lifetime, so that a connect
-// leaves none of it to the garbage collector.
-type handshakeBuffers struct {
-	head []byte // maxHandshake
-	rd   bytes.Reader
-	br   *bufio.Reader // over rd
-	w    handshakeWriter
+// headParser is the reader http.ReadRequest parses a request head from,
+// pooled for the parse alone: the parsed request holds copies.
+type headParser struct {
+	rd bytes.Reader
+	br *bufio.Reader // over rd
 }
 
-func newHandshakeBuffers() *handshakeBuffers {
-	b := &handshakeBuffers{head: make([]byte, maxHandshake)}
-	b.br = bufio.NewReaderSize(&b.rd, maxHandshake)
-	b.w.hr = bufio.NewReaderSize(nil, 16)
-	b.w.hw = bufio.NewWriterSize(nil, 256)
-	return b
+// parseHead parses a complete request head without a body.
+func (a *acceptor) parseHead(head []byte) (*http.Request, error) {
+	p := a.parsers.Get().(*headParser)
+	p.rd.Reset(head)
+	p.br.Reset(&p.rd)
+	r, err := http.ReadRequest(p.br)
+	p.rd.Reset(nil)
+	a.parsers.Put(p)
+	return r, err
 }
 
 // serve accepts until the listener is closed. Like net/http it backs off on
@@ -138,13 +147,13 @@ func (a *acceptor) dispatch(c net.Conn) {
 // worker runs handshakes until close, or until enough others are parked.
 func (a *acceptor) worker(ch chan net.Conn, c net.Conn) {
 	defer a.workers.Done()
-	var hb *handshakeBuffers
+	var w *handshakeWriter
 	for c != nil {
-		if hb == nil {
-			hb = newHandshakeBuffers()
+		if w == nil {
+			w = newHandshakeWriter()
 		}
-		if !a.handshake(c, hb) {
-			hb = nil // the handshake panicked: hb may be in use still
+		if !a.handshake(c, w) {
+			w = nil // the handshake panicked: w may be in use still
 		}
 		a.mu.Lock()
 		if a.closed || len(a.idle) >= maxIdleWorkers {
@@ -202,9 +211,10 @@ func (a *acceptor) close() {
 	a.workers.Wait()
 }
 
-// handshake reads the request head and routes the connection. It reports
-// false when it recovered from a panic.
-func (a *acceptor) handshake(c net.Conn, hb *handshakeBuffers) (ok bool) {
+// handshake reads the request head and routes the connection, answering
+// through w, which it leaves ready for the next handshake. It reports false
+// when it recovered from a panic.
+func (a *acceptor) handshake(c net.Conn, w *handshakeWriter) (ok bool) {
 	defer a.wg.Done()
 	defer func() {
 		// As net/http does for handlers: one connection's panic must not
@@ -215,12 +225,11 @@ func (a *acceptor) handshake(c net.Conn, hb *handshakeBuffers) (ok bool) {
 			_ = c.Close()
 		}
 	}()
-	r, direct := a.readHead(c, hb)
+	r, direct := a.readHead(c)
 	if !direct {
 		return true
 	}
 	r.RemoteAddr = c.RemoteAddr().String()
-	w := &hb.w
 	w.conn = c
 	a.ws.ServeHTTP(w, r)
 	if !w.hijacked {
@@ -230,13 +239,15 @@ func (a *acceptor) handshake(c net.Conn, hb *handshakeBuffers) (ok bool) {
 	return true
 }
 
-// readHead reads the first request head into hb. It returns the parsed
-// request when it is an upgrade for the direct path; otherwise it has
-// handed the connection over or closed it. The request keeps nothing of hb:
-// http.ReadRequest copies what it returns, and a request with a body is
-// left to net/http.
-func (a *acceptor) readHead(c net.Conn, hb *handshakeBuffers) (*http.Request, bool) {
-	buf := hb.head
+// readHead reads the first request head. It returns the parsed request
+// when it is an upgrade for the direct path; otherwise it has handed the
+// connection over or closed it. The request keeps nothing of the pooled
+// buffers: http.ReadRequest copies what it returns, and a request with a
+// body is left to net/http.
+func (a *acceptor) readHead(c net.Conn) (*http.Request, bool) {
+	bp := a.heads.Get().(*[]byte)
+	defer a.heads.Put(bp)
+	buf := *bp
 	if a.timeout > 0 {
 		_ = c.SetReadDeadline(time.Now().Add(a.timeout))
 	}
@@ -263,9 +274,7 @@ func (a *acceptor) readHead(c net.Conn, hb *handshakeBuffers) (*http.Request, bo
 		a.handOver(c, buf[:n])
 		return nil, false
 	}
-	hb.rd.Reset(buf[:n])
-	hb.br.Reset(&hb.rd)
-	r, err := http.ReadRequest(hb.br)
+	r, err := a.parseHead(buf[:n])
 	if err != nil || r.URL.Path != wsPath || !plainRequest(r) {
 		a.handOver(c, buf[:n])
 		return nil, false
@@ -355,16 +364,28 @@ func isUpgradeLine(b []byte) bool {
 
 // handshakeWriter is the http.ResponseWriter of a direct upgrade: the
 // transport hijacks it, or answers with an error status (origin refused,
-// limits, a bad handshake), which is written with Connection: close.
+// limits, a bad handshake), which is written with Connection: close. Each
+// handshake goroutine keeps one for its lifetime and resets it after each
+// handshake.
 type handshakeWriter struct {
 	conn     net.Conn
 	header   http.Header // made when asked for: an upgrade does not
 	status   int
 	body     bytes.Buffer
 	hijacked bool
-	hr       *bufio.Reader // Hijack's: the head was consumed exactly
-	hw       *bufio.Writer // Hijack's: the 101 is formatted in its buffer
-	rw       bufio.ReadWriter
+	// Hijack's reader and writer. The reader is never read: the head was
+	// consumed exactly, and the transport replaces it with a read buffer of
+	// its own. gorilla formats the 101 in the writer's buffer and writes it
+	// before Upgrade returns; it keeps neither (its write buffer comes from
+	// the transport's pool, and both are below the sizes from which it
+	// would adopt a hijacked buffer).
+	hr *bufio.Reader
+	hw *bufio.Writer
+	rw bufio.ReadWriter
+}
+
+func newHandshakeWriter() *handshakeWriter {
+	return &handshakeWriter{hr: bufio.NewReaderSize(nil, 16), hw: bufio.NewWriterSize(nil, 256)}
 }
 
 func (w *handshakeWriter) Header() http.Header {
@@ -392,10 +413,7 @@ func (w *handshakeWriter) Write(p []byte) (int, error) {
 	return w.body.Write(p)
 }
 
-// Hijack hands the connection to the WebSocket library. The reader is
-// empty (the head was consumed exactly); the writer's small buffer is only
-// used to format the 101 response, within the handshake: gorilla keeps
-// neither once Upgrade returns.
+// Hijack hands the connection to the WebSocket library.
 func (w *handshakeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked

@@ -238,8 +238,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const keepConnectBuf = 4 << 10
 
 // getBuf returns an empty buffer for reading a connect request or encoding
-// a connect push; putBuf takes it back. A connect thus leaves neither to
-// the garbage collector.
+// a connect push; putBuf takes it back. A connect with an ordinary request
+// thus leaves neither to the garbage collector.
 func (h *Handler) getBuf() *[]byte {
 	if b, ok := h.bufs.Get().(*[]byte); ok {
 		return b

@@ -721,8 +721,15 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 	s.conn.SetReadLimit(int64(cfg.MessageSizeLimit))
 	if req == nil {
 		_ = s.nc.SetReadDeadline(time.Now().Add(cfg.StaleCloseDelay))
+		_, r, err := s.conn.NextReader()
+		if err != nil {
+			s.firstReadFailed(err)
+			return false
+		}
+		// The buffer is taken once the message has begun: a client that
+		// upgrades and stays silent holds none.
 		buf := s.h.getBuf()
-		data, err := s.readMessage(*buf)
+		data, err := readAll(r, *buf)
 		if err != nil {
 			s.h.putBuf(buf)
 			s.firstReadFailed(err)
@@ -783,13 +790,9 @@ func (s *Session) connect(ctx context.Context, req *core.ConnectRequest) (connec
 	return true
 }
 
-// readMessage reads the next data message into buf, as gorilla's
-// ReadMessage does into a buffer of its own.
-func (s *Session) readMessage(buf []byte) ([]byte, error) {
-	_, r, err := s.conn.NextReader()
-	if err != nil {
-		return buf, err
-	}
+// readAll reads r to its end into buf, as gorilla's ReadMessage does
+// into a buffer of its own (io.ReadAll).
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
