@@ -138,7 +138,7 @@ func TestDirectPathRefusals(t *testing.T) {
 		{"bad cf_connect", strings.Replace(upgradeRequest(ts, ""), "uni_websocket ", "uni_websocket?cf_connect=%7B ", 1), http.StatusBadRequest, "invalid connect request\n"},
 		{"wrong version", strings.Replace(upgradeRequest(ts, ""), "Version: 13", "Version: 8", 1), http.StatusBadRequest, "Bad Request\n"},
 	}
-	// Handshakes reuse their goroutine's buffers and response writer: the
+	// Handshakes reuse their goroutine's response writer: the
 	// refusals run twice, around a connection that upgrades, and each
 	// answer must be its own.
 	upgrade := refusal{name: "upgrade", head: upgradeRequest(ts, "Origin: https://ok.example\r\n"), status: http.StatusSwitchingProtocols}
