@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -16,25 +17,35 @@ import (
 //
 // A broadcast to N sessions thus starts no goroutines and switches between
 // none; one worker's scratch buffers serve every session it writes for.
+//
+// Where the kernel has io_uring (Linux), a worker takes up to maxRingBatch
+// sessions at once and sends to all of them with one system call through a
+// ring of its own; each send is still one non-blocking write of everything
+// the session has queued, and what it leaves goes the same waiting way.
 type flusher struct {
 	max     int
+	log     *slog.Logger
 	scratch sync.Pool // *writeScratch
 
 	mu      sync.Mutex
 	ready   []*Session // ready[head:] wait for their turn
 	head    int
 	running int
+	rings   []*ring // rings of no running worker
+	noRing  bool    // writev per session: rings not wanted, or not working
 	wg      sync.WaitGroup
 }
 
-func newFlusher() *flusher {
-	return &flusher{max: runtime.GOMAXPROCS(0)}
+func newFlusher(noRing bool, log *slog.Logger) *flusher {
+	return &flusher{max: runtime.GOMAXPROCS(0), noRing: noRing, log: log}
 }
 
-// writeScratch is a writer's reusable iovec list and joined-frame buffer.
+// writeScratch is a writer's reusable iovec list and joined-frame buffer,
+// and a ring worker's batch.
 type writeScratch struct {
 	iov  net.Buffers
 	join []byte
+	ring *ringScratch
 }
 
 // Scratch kept between turns: enough for ordinary traffic. A burst's larger
@@ -54,6 +65,12 @@ func (f *flusher) getScratch() *writeScratch {
 }
 
 func (f *flusher) putScratch(sc *writeScratch) {
+	trimScratch(sc)
+	f.scratch.Put(sc)
+}
+
+// trimScratch empties sc and drops its oversized buffers.
+func trimScratch(sc *writeScratch) {
 	clear(sc.iov)
 	sc.iov = sc.iov[:0]
 	if cap(sc.iov) > keepIovecs {
@@ -63,7 +80,6 @@ func (f *flusher) putScratch(sc *writeScratch) {
 	if cap(sc.join) > keepJoinBuf {
 		sc.join = nil
 	}
-	f.scratch.Put(sc)
 }
 
 // schedule gives s a write turn after the sessions already waiting. The
@@ -95,6 +111,7 @@ func (f *flusher) run() {
 	// first, so that each session's turn writes all of them at once.
 	runtime.Gosched()
 	sc := f.getScratch()
+	rg := f.takeRing()
 	for {
 		f.mu.Lock()
 		if f.head == len(f.ready) {
@@ -103,9 +120,27 @@ func (f *flusher) run() {
 			if cap(f.ready) > keepReady {
 				f.ready = nil
 			}
+			if rg != nil {
+				f.rings = append(f.rings, rg)
+			}
 			f.mu.Unlock()
 			f.putScratch(sc)
 			return
+		}
+		if rg != nil {
+			batch := sc.ringSessions()
+			for f.head < len(f.ready) && len(batch) < maxRingBatch {
+				batch = append(batch, f.ready[f.head])
+				f.ready[f.head] = nil
+				f.head++
+			}
+			f.mu.Unlock()
+			if err := f.ringTurns(rg, sc, batch); err != nil {
+				rg.close()
+				rg = nil
+				f.stopRings(err)
+			}
+			continue
 		}
 		s := f.ready[f.head]
 		f.ready[f.head] = nil
@@ -118,5 +153,50 @@ func (f *flusher) run() {
 	}
 }
 
-// wait returns once no worker runs. Sessions must have ended first.
-func (f *flusher) wait() { f.wg.Wait() }
+// takeRing returns an idle ring, or a new one, or nil where rings are not
+// used.
+func (f *flusher) takeRing() *ring {
+	f.mu.Lock()
+	if f.noRing {
+		f.mu.Unlock()
+		return nil
+	}
+	if n := len(f.rings); n > 0 {
+		rg := f.rings[n-1]
+		f.rings[n-1] = nil
+		f.rings = f.rings[:n-1]
+		f.mu.Unlock()
+		return rg
+	}
+	f.mu.Unlock()
+	rg, err := newRing()
+	if err != nil {
+		f.stopRings(err)
+		return nil
+	}
+	return rg
+}
+
+// stopRings makes every worker write with writev from now on.
+func (f *flusher) stopRings(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noRing {
+		return
+	}
+	f.noRing = true
+	f.log.Info("sending with one writev per connection", "reason", err.Error())
+}
+
+// wait returns once no worker runs, and closes the rings. Sessions must
+// have ended first.
+func (f *flusher) wait() {
+	f.wg.Wait()
+	f.mu.Lock()
+	rings := f.rings
+	f.rings, f.noRing = nil, true
+	f.mu.Unlock()
+	for _, rg := range rings {
+		rg.close()
+	}
+}

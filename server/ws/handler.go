@@ -61,6 +61,9 @@ type Config struct {
 	// Metrics counts pushes, bytes, disconnects and slow consumers (nil:
 	// counted on collectors that no registry exposes).
 	Metrics *metrics.Collectors
+	// NoRing sends with one writev per connection even where io_uring
+	// works (tests of that path).
+	NoRing bool
 }
 
 // Handler serves /connection/uni_websocket. It is safe for concurrent use.
@@ -121,7 +124,7 @@ func NewHandler(cfg Config, node Node, log *slog.Logger) *Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New(nil)
 	}
-	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{}), flush: newFlusher()}
+	h := &Handler{cfg: cfg, node: node, log: log, sessions: make(map[*Session]struct{}), flush: newFlusher(cfg.NoRing, log)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if cfg.ConnectionRate > 0 {
 		h.limiter = rate.NewLimiter(rate.Limit(cfg.ConnectionRate), cfg.ConnectionRate)

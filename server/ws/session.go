@@ -437,19 +437,33 @@ func (s *Session) appendLocked(f frame) {
 // The turn passes on to the flusher when more is queued by the end of the
 // write, and ends (s.writing false) when nothing is.
 func (s *Session) turn(sc *writeScratch, wait bool) (tookScratch bool) {
+	batch := s.takeQueue()
+	if batch == nil {
+		return false
+	}
+	iov, total := sc.layOut(batch)
+	n, complete, err := s.h.raw.tryWritev(s.raw, iov, total)
+	return s.afterWrite(batch, sc, iov, n, complete, err, wait)
+}
+
+// takeQueue takes everything queued for the write turn the caller holds,
+// or ends the turn and returns nil when nothing is.
+func (s *Session) takeQueue() []frame {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.queue) == 0 {
 		s.endTurnLocked()
-		s.mu.Unlock()
-		return false
+		return nil
 	}
 	batch := s.queue
 	s.queue, s.spare = s.spare, nil
 	s.queued = 0
-	s.mu.Unlock()
+	return batch
+}
 
-	iov, total := sc.layOut(batch)
-	n, complete, err := s.h.raw.tryWritev(s.raw, iov, total)
+// afterWrite goes on from a first write attempt of batch, laid out as iov
+// in sc, that wrote n bytes, all of it when complete: as turn describes.
+func (s *Session) afterWrite(batch []frame, sc *writeScratch, iov net.Buffers, n int, complete bool, err error, wait bool) (tookScratch bool) {
 	if err == nil && !complete {
 		if !wait {
 			go s.finish(batch, sc, consume(iov, n), n)
