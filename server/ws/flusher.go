@@ -124,6 +124,7 @@ func (f *flusher) run() {
 				f.rings = append(f.rings, rg)
 			}
 			f.mu.Unlock()
+			sc.dropSlots()
 			f.putScratch(sc)
 			return
 		}
@@ -171,7 +172,9 @@ func (f *flusher) takeRing() *ring {
 	f.mu.Unlock()
 	rg, err := newRing()
 	if err != nil {
-		f.stopRings(err)
+		if !ringTransient(err) {
+			f.stopRings(err)
+		}
 		return nil
 	}
 	return rg

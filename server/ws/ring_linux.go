@@ -85,6 +85,13 @@ type ring struct {
 
 var errRingUnusable = errors.New("io_uring sends do not complete at once")
 
+// ringTransient reports whether newRing's err may pass (descriptors or
+// memory short for now), so that later workers try again.
+func ringTransient(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EAGAIN)
+}
+
 // newRing sets up a ring and checks, on a socket pair whose buffer is full,
 // that a send completes during its submission.
 func newRing() (*ring, error) {
@@ -171,7 +178,7 @@ func (r *ring) probe() error {
 		// Left waiting: closing the other end ends it.
 		_ = syscall.Close(peer)
 		peer = -1
-		r.reapAll(b, submitted-inline)
+		_ = r.reapAll(b, submitted-inline)
 		return errRingUnusable
 	}
 	if err != nil {
@@ -224,7 +231,9 @@ func (r *ring) send() (inline int, err error) {
 	b := &r.b
 	inline, submitted, err := r.submit(b)
 	if inline < submitted {
-		r.reapAll(b, submitted-inline)
+		if werr := r.reapAll(b, submitted-inline); err == nil {
+			err = werr
+		}
 	}
 	return inline, err
 }
@@ -260,7 +269,7 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 	atomic.StoreUint32(r.sqTail, tail+uint32(queued))
 	busy := 0
 	for submitted < queued && err == nil {
-		n, _, e := syscall.RawSyscall6(sysIOURingEnter, uintptr(r.fd), uintptr(queued-submitted), 0, 0, 0, 0)
+		n, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), uintptr(queued-submitted), 0, 0, 0, 0)
 		switch {
 		case e == 0:
 			submitted += int(n)
@@ -298,14 +307,15 @@ func (r *ring) reap(b *ringBatch) int {
 // reapAll waits for n more completions. Sends with MSG_DONTWAIT complete
 // during submission (probe checked it), so this does not wait in practice;
 // it keeps a batch's memory from being reused under a send in flight.
-func (r *ring) reapAll(b *ringBatch, n int) {
+func (r *ring) reapAll(b *ringBatch, n int) error {
 	for n > 0 {
 		_, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), 0, uintptr(n), enterGetEvents, 0, 0)
 		if e != 0 && e != syscall.EINTR {
-			return
+			return fmt.Errorf("io_uring_enter: %w", e)
 		}
 		n -= r.reap(b)
 	}
+	return nil
 }
 
 func (r *ring) close() {
@@ -375,13 +385,19 @@ func (f *flusher) ringTurns(rg *ring, sc *writeScratch, batch []*Session) error 
 		}
 		slot := rs.slots[n]
 		if slot == nil {
-			slot = f.getScratch()
+			slot = &writeScratch{}
 			rs.slots[n] = slot
 		}
 		iov, total := slot.layOut(frames)
+		send := iov
+		if len(send) > maxIovecs {
+			// One send takes at most IOV_MAX buffers: the rest goes
+			// the waiting way, as after a writev.
+			send, total = send[:maxIovecs], -1
+		}
 		batch[n] = s
 		rs.frames[n], rs.iovs[n], rs.totals[n], rs.conns[n] = frames, iov, total, s.raw
-		rg.b.add(n, iov)
+		rg.b.add(n, send)
 		n++
 	}
 	rs.n, rs.rg, rs.err = n, rg, nil
@@ -409,4 +425,12 @@ func (f *flusher) ringTurns(rg *ring, sc *writeScratch, batch []*Session) error 
 	rg.b.reset()
 	rs.rg = nil
 	return rs.err
+}
+
+// dropSlots lets a worker's per-session scratch go when it ends: the next
+// burst grows its own, and an idle server keeps none of a burst's.
+func (sc *writeScratch) dropSlots() {
+	if sc.ring != nil {
+		clear(sc.ring.slots[:])
+	}
 }

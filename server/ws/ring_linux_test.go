@@ -5,6 +5,7 @@ package ws
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,16 +92,14 @@ func TestRingSendResults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Reset resetS: its peer closes with unread data (RST), which the
-	// server end sees once it has read the reset.
-	if _, err := resetS.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
+	// Reset resetS: its peer closes with SO_LINGER 0, which sends a
+	// reset; resetS has seen it once a read fails.
 	_ = resetC.SetLinger(0)
 	resetC.Close()
-	time.Sleep(50 * time.Millisecond)
-
+	_ = resetS.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := resetS.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("reset connection read: %v", err)
+	}
 	b := &rg.b
 	b.add(0, [][]byte{[]byte("hello "), nil, []byte("world")})
 	b.fds[0] = sysfd(t, okS)
@@ -296,4 +295,50 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 		_ = tc.SetWriteBuffer(8 << 10)
 	}
 	return c, err
+}
+
+// TestLongQueuesAreSentWhole: a client that reads only at the end has
+// thousands of frames queued by the time its turn comes back, more buffers
+// than one send takes (IOV_MAX); both ways it gets them all, in order.
+func TestLongQueuesAreSentWhole(t *testing.T) {
+	for _, noRing := range []bool{false, true} {
+		name := "ring"
+		if noRing {
+			name = "writev"
+		}
+		t.Run(name, func(t *testing.T) {
+			if !noRing {
+				testRing(t)
+			}
+			n := &node{hub: hub.New()}
+			h := NewHandler(Config{NoRing: noRing, QueueMaxSize: 64 << 20, WriteTimeout: time.Minute,
+				NewID: func() string { return "1" }}, n, nil)
+			srv := httptest.NewUnstartedServer(h)
+			srv.Listener = smallSendBuffers{srv.Listener}
+			srv.Start()
+			defer srv.Close()
+			defer h.Shutdown(context.Background(), core.CodeShutdown.Disconnect())
+			conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"t"}`))
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, data, err := conn.ReadMessage(); err != nil || !bytes.HasPrefix(data, []byte(`{"connect":`)) {
+				t.Fatalf("connect push %s %v", data, err)
+			}
+			const broadcasts = 5000
+			payload := func(i int) string { return fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", 100)) }
+			for i := 0; i < broadcasts; i++ {
+				n.hub.Broadcast(NewMessage("ch", &core.Push{Channel: "ch", Pub: &core.Publication{Data: []byte(payload(i))}}, 0, ""))
+			}
+			for i := 0; i < broadcasts; i++ {
+				want := `{"channel":"ch","pub":{"data":` + payload(i) + `}}`
+				if _, data, err := conn.ReadMessage(); err != nil || string(data) != want {
+					t.Fatalf("broadcast %d: %.60s, %v", i, data, err)
+				}
+			}
+		})
+	}
 }

@@ -18,3 +18,7 @@ func (*ring) close() {}
 func (*writeScratch) ringSessions() []*Session { return nil }
 
 func (*flusher) ringTurns(*ring, *writeScratch, []*Session) error { return errors.ErrUnsupported }
+
+func ringTransient(error) bool { return false }
+
+func (*writeScratch) dropSlots() {}
