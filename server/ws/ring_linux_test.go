@@ -169,11 +169,8 @@ func TestRingHoldsClosedConnection(t *testing.T) {
 	rg.b.reset()
 }
 
-// TestBroadcastReachesEveryone runs the flusher both ways, through rings
-// and with one writev per session: 80 readers (more than one submission's
-// worth) and one client that reads nothing until the end, whose socket
-// fills, get every broadcast, whole and in order.
-func TestBroadcastReachesEveryone(t *testing.T) {
+// bothWays runs test through rings and with one writev per session.
+func bothWays(t *testing.T, test func(t *testing.T, noRing bool)) {
 	for _, noRing := range []bool{false, true} {
 		name := "ring"
 		if noRing {
@@ -183,23 +180,24 @@ func TestBroadcastReachesEveryone(t *testing.T) {
 			if !noRing {
 				testRing(t)
 			}
-			testBroadcast(t, noRing)
+			test(t, noRing)
 		})
 	}
 }
 
-func testBroadcast(t *testing.T, noRing bool) {
-	const (
-		readers    = 80
-		broadcasts = 300
-	)
-	n := &node{hub: hub.New()}
+// flusherServer serves a handler whose sessions all join "ch" of n's hub.
+// Its send buffers are small (8 KiB), so that sends are often partial and
+// a client that does not read soon has its sends refused; such a client
+// may wait a minute before its session is closed.
+func flusherServer(t *testing.T, noRing bool) (n *node, h *Handler, url string) {
+	t.Helper()
+	n = &node{hub: hub.New()}
 	var idMu sync.Mutex
 	ids := 0
-	h := NewHandler(Config{
+	h = NewHandler(Config{
 		NoRing:       noRing,
 		QueueMaxSize: 64 << 20,
-		WriteTimeout: time.Minute, // the stalled client reads last
+		WriteTimeout: time.Minute,
 		NewID: func() string {
 			idMu.Lock()
 			defer idMu.Unlock()
@@ -207,83 +205,30 @@ func testBroadcast(t *testing.T, noRing bool) {
 			return fmt.Sprint(ids)
 		},
 	}, n, nil)
-	// Small send buffers on the server's side: sends to every client are
-	// often partial, and the stalled client's are soon refused.
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = smallSendBuffers{srv.Listener}
 	srv.Start()
-	defer srv.Close()
-	defer h.Shutdown(context.Background(), core.CodeShutdown.Disconnect())
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	t.Cleanup(func() {
+		h.Shutdown(context.Background(), core.CodeShutdown.Disconnect())
+		srv.Close()
+	})
+	return n, h, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
 
-	dial := func(d *websocket.Dialer) *websocket.Conn {
-		conn, _, err := d.Dial(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"t"}`))
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, data, err := conn.ReadMessage(); err != nil || !bytes.HasPrefix(data, []byte(`{"connect":`)) {
-			t.Fatalf("connect push %s %v", data, err)
-		}
-		return conn
+// dialConnected connects to url and reads the connect push.
+func dialConnected(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	conns := make([]*websocket.Conn, readers)
-	for i := range conns {
-		conns[i] = dial(websocket.DefaultDialer)
-		defer conns[i].Close()
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"t"}`))
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, data, err := conn.ReadMessage(); err != nil || !bytes.HasPrefix(data, []byte(`{"connect":`)) {
+		t.Fatalf("connect push %s %v", data, err)
 	}
-	stalled := dial(websocket.DefaultDialer)
-	defer stalled.Close()
-
-	payload := func(i int) string {
-		// Large enough that the stalled client's socket fills.
-		return fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", 8<<10))
-	}
-	want := func(i int) string { return `{"channel":"ch","pub":{"data":` + payload(i) + `}}` }
-	errs := make(chan error, readers)
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < broadcasts; i++ {
-				_, data, err := c.ReadMessage()
-				if err != nil || string(data) != want(i) {
-					errs <- fmt.Errorf("broadcast %d: %.60s (%d bytes), %v", i, data, len(data), err)
-					return
-				}
-			}
-		}()
-	}
-	for i := 0; i < broadcasts; i++ {
-		n.hub.Broadcast(NewMessage("ch", &core.Push{Channel: "ch", Pub: &core.Publication{Data: []byte(payload(i))}}, 0, ""))
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	_ = stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for i := 0; i < broadcasts; i++ {
-		if _, data, err := stalled.ReadMessage(); err != nil || string(data) != want(i) {
-			t.Fatalf("stalled client, broadcast %d: %.60s, %v", i, data, err)
-		}
-	}
-	// Workers give their rings back as they end.
-	var rings int
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		h.flush.mu.Lock()
-		running := h.flush.running
-		rings = len(h.flush.rings)
-		h.flush.mu.Unlock()
-		if running == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if noRing != (rings == 0) {
-		t.Fatalf("noRing %v: %d idle rings", noRing, rings)
-	}
+	return conn
 }
 
 // smallSendBuffers gives accepted connections an 8 KiB send buffer.
@@ -297,48 +242,94 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
+func broadcast(n *node, data string) {
+	n.hub.Broadcast(NewMessage("ch", &core.Push{Channel: "ch", Pub: &core.Publication{Data: []byte(data)}}, 0, ""))
+}
+
+// TestBroadcastReachesEveryone: 80 readers (more than one submission's
+// worth) and one client that reads nothing until the end, whose socket
+// fills, get every broadcast, whole and in order.
+func TestBroadcastReachesEveryone(t *testing.T) {
+	bothWays(t, func(t *testing.T, noRing bool) {
+		const (
+			readers    = 80
+			broadcasts = 300
+		)
+		n, h, url := flusherServer(t, noRing)
+		conns := make([]*websocket.Conn, readers)
+		for i := range conns {
+			conns[i] = dialConnected(t, url)
+		}
+		stalled := dialConnected(t, url)
+
+		payload := func(i int) string {
+			// Large enough that the stalled client's socket fills.
+			return fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", 8<<10))
+		}
+		want := func(i int) string { return `{"channel":"ch","pub":{"data":` + payload(i) + `}}` }
+		errs := make(chan error, readers)
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < broadcasts; i++ {
+					_, data, err := c.ReadMessage()
+					if err != nil || string(data) != want(i) {
+						errs <- fmt.Errorf("broadcast %d: %.60s (%d bytes), %v", i, data, len(data), err)
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < broadcasts; i++ {
+			broadcast(n, payload(i))
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		_ = stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for i := 0; i < broadcasts; i++ {
+			if _, data, err := stalled.ReadMessage(); err != nil || string(data) != want(i) {
+				t.Fatalf("stalled client, broadcast %d: %.60s, %v", i, data, err)
+			}
+		}
+		// Workers give their rings back as they end.
+		var rings int
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			h.flush.mu.Lock()
+			running := h.flush.running
+			rings = len(h.flush.rings)
+			h.flush.mu.Unlock()
+			if running == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if noRing != (rings == 0) {
+			t.Fatalf("noRing %v: %d idle rings", noRing, rings)
+		}
+	})
+}
+
 // TestLongQueuesAreSentWhole: a client that reads only at the end has
 // thousands of frames queued by the time its turn comes back, more buffers
 // than one send takes (IOV_MAX); both ways it gets them all, in order.
 func TestLongQueuesAreSentWhole(t *testing.T) {
-	for _, noRing := range []bool{false, true} {
-		name := "ring"
-		if noRing {
-			name = "writev"
+	bothWays(t, func(t *testing.T, noRing bool) {
+		n, _, url := flusherServer(t, noRing)
+		conn := dialConnected(t, url)
+		const broadcasts = 5000
+		payload := func(i int) string { return fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", 100)) }
+		for i := 0; i < broadcasts; i++ {
+			broadcast(n, payload(i))
 		}
-		t.Run(name, func(t *testing.T) {
-			if !noRing {
-				testRing(t)
+		for i := 0; i < broadcasts; i++ {
+			want := `{"channel":"ch","pub":{"data":` + payload(i) + `}}`
+			if _, data, err := conn.ReadMessage(); err != nil || string(data) != want {
+				t.Fatalf("broadcast %d: %.60s, %v", i, data, err)
 			}
-			n := &node{hub: hub.New()}
-			h := NewHandler(Config{NoRing: noRing, QueueMaxSize: 64 << 20, WriteTimeout: time.Minute,
-				NewID: func() string { return "1" }}, n, nil)
-			srv := httptest.NewUnstartedServer(h)
-			srv.Listener = smallSendBuffers{srv.Listener}
-			srv.Start()
-			defer srv.Close()
-			defer h.Shutdown(context.Background(), core.CodeShutdown.Disconnect())
-			conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"token":"t"}`))
-			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, data, err := conn.ReadMessage(); err != nil || !bytes.HasPrefix(data, []byte(`{"connect":`)) {
-				t.Fatalf("connect push %s %v", data, err)
-			}
-			const broadcasts = 5000
-			payload := func(i int) string { return fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("p", 100)) }
-			for i := 0; i < broadcasts; i++ {
-				n.hub.Broadcast(NewMessage("ch", &core.Push{Channel: "ch", Pub: &core.Publication{Data: []byte(payload(i))}}, 0, ""))
-			}
-			for i := 0; i < broadcasts; i++ {
-				want := `{"channel":"ch","pub":{"data":` + payload(i) + `}}`
-				if _, data, err := conn.ReadMessage(); err != nil || string(data) != want {
-					t.Fatalf("broadcast %d: %.60s, %v", i, data, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
