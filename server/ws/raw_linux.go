@@ -42,6 +42,15 @@ func (p *rawCalls) get() *writevCall {
 	return w
 }
 
+// oneCall cuts iov to what one call writes (IOV_MAX buffers); a cut list
+// cannot be written whole, so its total is -1.
+func oneCall(iov [][]byte, total int) ([][]byte, int) {
+	if len(iov) > maxIovecs {
+		return iov[:maxIovecs], -1
+	}
+	return iov, total
+}
+
 // tryWritev makes one writev of iov on the connection without waiting for
 // it to be writable. It reports how much was written and whether that was
 // all of iov; a write that would block is not an error.
@@ -49,10 +58,7 @@ func (p *rawCalls) tryWritev(rc syscall.RawConn, iov [][]byte, total int) (n int
 	if rc == nil {
 		return 0, false, nil
 	}
-	if len(iov) > maxIovecs {
-		iov = iov[:maxIovecs]
-		total = -1 // cannot be complete
-	}
+	iov, total = oneCall(iov, total)
 	w := p.get()
 	for _, b := range iov {
 		if len(b) > 0 {

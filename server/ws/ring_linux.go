@@ -5,7 +5,6 @@ package ws
 import (
 	"errors"
 	"fmt"
-	"net"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -335,7 +334,6 @@ type ringScratch struct {
 	sessions []*Session // backs the batch the flusher takes
 	frames   [maxRingBatch][]frame
 	slots    [maxRingBatch]*writeScratch
-	iovs     [maxRingBatch]net.Buffers
 	totals   [maxRingBatch]int
 	conns    [maxRingBatch]syscall.RawConn
 	holds    [maxRingBatch]func(fd uintptr)
@@ -388,15 +386,10 @@ func (f *flusher) ringTurns(rg *ring, sc *writeScratch, batch []*Session) error 
 			slot = &writeScratch{}
 			rs.slots[n] = slot
 		}
-		iov, total := slot.layOut(frames)
-		send := iov
-		if len(send) > maxIovecs {
-			// One send takes at most IOV_MAX buffers: the rest goes
-			// the waiting way, as after a writev.
-			send, total = send[:maxIovecs], -1
-		}
+		// What one send leaves goes the waiting way, as after a writev.
+		send, total := oneCall(slot.layOut(frames))
 		batch[n] = s
-		rs.frames[n], rs.iovs[n], rs.totals[n], rs.conns[n] = frames, iov, total, s.raw
+		rs.frames[n], rs.totals[n], rs.conns[n] = frames, total, s.raw
 		rg.b.add(n, send)
 		n++
 	}
@@ -414,12 +407,13 @@ func (f *flusher) ringTurns(rg *ring, sc *writeScratch, batch []*Session) error 
 		default:
 			err = syscall.Errno(-res)
 		}
-		if s.afterWrite(rs.frames[i], rs.slots[i], rs.iovs[i], written, complete, err, false) {
+		slot := rs.slots[i] // slot.iov: the session's buffers, laid out
+		if s.afterWrite(rs.frames[i], slot, slot.iov, written, complete, err, false) {
 			rs.slots[i] = nil // a goroutine finishing the write took it
 		} else {
-			trimScratch(rs.slots[i])
+			trimScratch(slot)
 		}
-		rs.frames[i], rs.iovs[i], rs.conns[i] = nil, nil, nil
+		rs.frames[i], rs.conns[i] = nil, nil
 	}
 	clear(batch)
 	rg.b.reset()
