@@ -5,11 +5,12 @@ package ws
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uniws/uniws/core/uring"
 )
 
 // A ring is an io_uring instance through which a flusher worker sends to
@@ -23,59 +24,13 @@ import (
 // checks that the kernel behaves so before a ring is used.
 
 const (
-	sysIOURingSetup = 425
-	sysIOURingEnter = 426
-
-	ringOffSQ   = 0
-	ringOffCQ   = 0x8000000
-	ringOffSQEs = 0x10000000
-
-	opSendmsg      = 9
-	enterGetEvents = 1 << 0
-	ringSendFlags  = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
-	ringEntries    = 64
-	maxRingBatch   = 32 // sessions per submission
+	ringSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
+	ringEntries   = 64
+	maxRingBatch  = 32 // sessions per submission
 )
 
-// ringParams is struct io_uring_params.
-type ringParams struct {
-	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFD uint32
-	resv                                                                   [3]uint32
-	sqOff                                                                  [10]uint32 // head, tail, ring_mask, ring_entries, flags, dropped, array, resv1, user_addr (2)
-	cqOff                                                                  [10]uint32 // head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1, user_addr (2)
-}
-
-// ringSQE is struct io_uring_sqe (64 bytes).
-type ringSQE struct {
-	opcode   uint8
-	flags    uint8
-	ioprio   uint16
-	fd       int32
-	off      uint64
-	addr     uint64
-	len      uint32
-	msgFlags uint32
-	userData uint64
-	_        [3]uint64
-}
-
-// ringCQE is struct io_uring_cqe (16 bytes).
-type ringCQE struct {
-	userData uint64
-	res      int32
-	flags    uint32
-}
-
 type ring struct {
-	fd                   int
-	sqMem, cqMem, sqeMem []byte
-	sqHead, sqTail       *uint32
-	sqMask               *uint32
-	cqHead, cqTail       *uint32
-	cqMask               *uint32
-	sqArray              []uint32
-	sqes                 []ringSQE
-	cqes                 []ringCQE
+	rg *uring.Ring
 
 	// b is the submission being made. The kernel reads it during the
 	// submission: it lives here, in the heap, as a stack may move.
@@ -94,52 +49,16 @@ func ringTransient(err error) bool {
 // newRing sets up a ring and checks, on a socket pair whose buffer is full,
 // that a send completes during its submission.
 func newRing() (*ring, error) {
-	var p ringParams
-	fd, _, e := syscall.Syscall(sysIOURingSetup, ringEntries, uintptr(unsafe.Pointer(&p)), 0)
-	if e != 0 {
-		return nil, fmt.Errorf("io_uring_setup: %w", e)
-	}
-	r := &ring{fd: int(fd)}
-	if err := r.mapRings(&p); err != nil {
-		r.close()
+	rg, err := uring.New(ringEntries, 0, 0)
+	if err != nil {
 		return nil, err
 	}
+	r := &ring{rg: rg}
 	if err := r.probe(); err != nil {
 		r.close()
 		return nil, err
 	}
 	return r, nil
-}
-
-func (r *ring) mapRings(p *ringParams) error {
-	mmap := func(off int64, size int) ([]byte, error) {
-		b, err := syscall.Mmap(r.fd, off, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
-		if err != nil {
-			return nil, fmt.Errorf("io_uring mmap: %w", err)
-		}
-		return b, nil
-	}
-	var err error
-	if r.sqMem, err = mmap(ringOffSQ, int(p.sqOff[6]+p.sqEntries*4)); err != nil {
-		return err
-	}
-	if r.cqMem, err = mmap(ringOffCQ, int(p.cqOff[5]+p.cqEntries*uint32(unsafe.Sizeof(ringCQE{})))); err != nil {
-		return err
-	}
-	if r.sqeMem, err = mmap(ringOffSQEs, int(p.sqEntries)*int(unsafe.Sizeof(ringSQE{}))); err != nil {
-		return err
-	}
-	u32 := func(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
-	r.sqHead = u32(r.sqMem, p.sqOff[0])
-	r.sqTail = u32(r.sqMem, p.sqOff[1])
-	r.sqMask = u32(r.sqMem, p.sqOff[2])
-	r.sqArray = unsafe.Slice(u32(r.sqMem, p.sqOff[6]), p.sqEntries)
-	r.cqHead = u32(r.cqMem, p.cqOff[0])
-	r.cqTail = u32(r.cqMem, p.cqOff[1])
-	r.cqMask = u32(r.cqMem, p.cqOff[2])
-	r.sqes = unsafe.Slice((*ringSQE)(unsafe.Pointer(&r.sqeMem[0])), p.sqEntries)
-	r.cqes = unsafe.Slice((*ringCQE)(unsafe.Pointer(&r.cqMem[p.cqOff[5]])), p.cqEntries)
-	return nil
 }
 
 // probe fills a socket pair's buffer and sends once more through the ring:
@@ -240,8 +159,6 @@ func (r *ring) send() (inline int, err error) {
 // submit is send without the wait for completions not made during the
 // submission (submitted-inline of them).
 func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
-	tail := *r.sqTail
-	mask := *r.sqMask
 	start, queued := 0, 0
 	for i := 0; i < b.n; i++ {
 		end := b.ends[i]
@@ -256,22 +173,21 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 		h := &b.hdrs[i]
 		h.Iov = &b.iov[start]
 		h.SetIovlen(end - start)
-		idx := (tail + uint32(queued)) & mask
-		r.sqes[idx] = ringSQE{opcode: opSendmsg, fd: b.fds[i], addr: uint64(uintptr(unsafe.Pointer(h))), len: 1, msgFlags: ringSendFlags, userData: uint64(i)}
-		r.sqArray[idx] = idx
+		// A batch fits the ring, which is empty between batches.
+		r.rg.Add(uring.SQE{Opcode: uring.OpSendmsg, FD: b.fds[i], Addr: uint64(uintptr(unsafe.Pointer(h))), Len: 1,
+			MsgFlags: ringSendFlags, UserData: uint64(i)})
 		queued++
 		start = end
 	}
 	if queued == 0 {
 		return 0, 0, nil
 	}
-	atomic.StoreUint32(r.sqTail, tail+uint32(queued))
 	busy := 0
 	for submitted < queued && err == nil {
-		n, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), uintptr(queued-submitted), 0, 0, 0, 0)
+		n, e := r.rg.Enter(uint32(queued-submitted), 0, 0)
 		switch {
-		case e == 0:
-			submitted += int(n)
+		case e == nil:
+			submitted += n
 		case e == syscall.EINTR:
 		case (e == syscall.EAGAIN || e == syscall.EBUSY) && busy < 3:
 			busy++
@@ -279,7 +195,7 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 		default:
 			// Entries the kernel has not read are taken back; their
 			// sends read -EAGAIN.
-			atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqHead))
+			r.rg.Withdraw()
 			err = fmt.Errorf("io_uring_enter: %w", e)
 		}
 	}
@@ -289,18 +205,11 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 
 // reap collects the completions present.
 func (r *ring) reap(b *ringBatch) int {
-	head := atomic.LoadUint32(r.cqHead)
-	tail := atomic.LoadUint32(r.cqTail)
-	n := 0
-	for ; head != tail; head++ {
-		c := r.cqes[head&*r.cqMask]
-		if c.userData < uint64(len(b.res)) {
-			b.res[c.userData] = c.res
+	return r.rg.Reap(func(c uring.CQE) {
+		if c.UserData < uint64(len(b.res)) {
+			b.res[c.UserData] = c.Res
 		}
-		n++
-	}
-	atomic.StoreUint32(r.cqHead, head)
-	return n
+	})
 }
 
 // reapAll waits for n more completions. Sends with MSG_DONTWAIT complete
@@ -308,23 +217,16 @@ func (r *ring) reap(b *ringBatch) int {
 // it keeps a batch's memory from being reused under a send in flight.
 func (r *ring) reapAll(b *ringBatch, n int) error {
 	for n > 0 {
-		_, _, e := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), 0, uintptr(n), enterGetEvents, 0, 0)
-		if e != 0 && e != syscall.EINTR {
-			return fmt.Errorf("io_uring_enter: %w", e)
+		_, err := r.rg.Enter(0, uint32(n), uring.EnterGetEvents)
+		if err != nil && err != syscall.EINTR {
+			return fmt.Errorf("io_uring_enter: %w", err)
 		}
 		n -= r.reap(b)
 	}
 	return nil
 }
 
-func (r *ring) close() {
-	for _, m := range [][]byte{r.sqMem, r.cqMem, r.sqeMem} {
-		if m != nil {
-			_ = syscall.Munmap(m)
-		}
-	}
-	_ = syscall.Close(r.fd)
-}
+func (r *ring) close() { r.rg.Close() }
 
 // ringScratch is a ring worker's submission: the sessions taken from the
 // flusher, what each has queued and how it is laid out (each session's own
