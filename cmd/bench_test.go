@@ -79,12 +79,38 @@ func field(m map[string]any, path string) any {
 	return v
 }
 
+// TestBenchAgainstRealServer runs bench with its default reader (a ring
+// where the kernel offers one) and with a goroutine per connection.
 func TestBenchAgainstRealServer(t *testing.T) {
 	t.Parallel()
+	t.Run("default reader", func(t *testing.T) {
+		t.Parallel()
+		m := benchRealServer(t)
+		reader := field(m, "generator.reader")
+		notes, _ := json.Marshal(field(m, "notes"))
+		switch {
+		case reader == "io_uring" && runtime.GOOS == "linux":
+		case reader == "goroutines" && (runtime.GOOS != "linux" || strings.Contains(string(notes), "no io_uring reader here")):
+		default:
+			t.Errorf("generator.reader = %v on %s, notes %s", reader, runtime.GOOS, notes)
+		}
+	})
+	t.Run("goroutines", func(t *testing.T) {
+		t.Parallel()
+		if m := benchRealServer(t, "--reader", "goroutines"); field(m, "generator.reader") != "goroutines" {
+			t.Errorf("generator.reader = %v", field(m, "generator.reader"))
+		}
+	})
+}
+
+// benchRealServer runs bench against a real server, checks the report and
+// returns it.
+func benchRealServer(t *testing.T, extra ...string) map[string]any {
+	t.Helper()
 	addr := startServer(t, "secret", "key")
-	r := newTestEnv(t).run("bench", "--server", "ws://"+addr, "--api-key", "key", "--secret", "secret",
+	r := newTestEnv(t).run(append([]string{"bench", "--server", "ws://" + addr, "--api-key", "key", "--secret", "secret",
 		"--conns", "50", "--messages", "200", "--inflight", "4", "--dial-concurrency", "8",
-		"--pid", strconv.Itoa(os.Getpid()), "--json")
+		"--pid", strconv.Itoa(os.Getpid()), "--json"}, extra...)...)
 	r.expect(t, ExitOK)
 	m := benchJSON(t, r.out.String())
 	want := map[string]float64{
@@ -121,6 +147,7 @@ func TestBenchAgainstRealServer(t *testing.T) {
 	if !strings.Contains(r.errOut.String(), "connected 50/50") {
 		t.Errorf("stderr:\n%s", r.errOut)
 	}
+	return m
 }
 
 // TestBenchAgainstFloorServers runs bench against the stand-ins that
@@ -252,6 +279,9 @@ func TestBenchExitCodes(t *testing.T) {
 		{"no such pid", append(base, "--api", api, "--pid", "999999999"), ExitUsage, ""},
 		{"negative dial concurrency", []string{"bench", "--dial-concurrency", "-5"}, ExitUsage, ""},
 		{"no token source", []string{"bench", "--server", ws, "--api-key", "k"}, ExitError, ""},
+		{"unknown reader", []string{"bench", "--reader", "epoll"}, ExitUsage, ""},
+		// The ring cannot read TLS; asked for, it is an error, not a quiet fallback.
+		{"ring over wss", []string{"bench", "--server", "wss://127.0.0.1:1", "--token", "t", "--messages", "0", "--reader", "io_uring"}, ExitError, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

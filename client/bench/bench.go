@@ -108,7 +108,19 @@ type Load struct {
 	// DrainTimeout ends the wait for deliveries after this long without
 	// progress.
 	DrainTimeout time.Duration
+	// Reader is how connections are read: ReaderRing, ReaderGoroutines,
+	// or "" for a ring where the kernel offers one (ws:// only).
+	Reader string
 }
+
+// Readers of connections.
+const (
+	// ReaderRing reads every connection through one io_uring on one
+	// thread (Linux, ws:// only).
+	ReaderRing = "io_uring"
+	// ReaderGoroutines reads each connection with a goroutine of its own.
+	ReaderGoroutines = "goroutines"
+)
 
 func (c *Config) withDefaults() (Config, error) {
 	o := *c
@@ -139,6 +151,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return o, fmt.Errorf("payload of %d bytes: at least %d", o.Payload, MinPayload)
 	case o.publishing() && o.API == nil:
 		return o, errors.New("publishing needs the API")
+	case o.Reader != "" && o.Reader != ReaderRing && o.Reader != ReaderGoroutines:
+		return o, fmt.Errorf("reader %q: want %s or %s", o.Reader, ReaderRing, ReaderGoroutines)
 	}
 	return o, nil
 }
@@ -152,6 +166,7 @@ type runner struct {
 	rep     *Report
 	start   time.Time
 	readers sync.WaitGroup
+	ring    *ringReader // nil: a goroutine reads each connection
 	phaseMarks
 
 	mu       sync.Mutex // guards the fields below
@@ -195,6 +210,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// would only cost the time.
 		return r.rep, r.authErr
 	}
+	if err := r.startReader(); err != nil {
+		return r.rep, err
+	}
 	r.connectPhase(ctx, before)
 	if cfg.Hold > 0 {
 		r.logf("holding %d connections for %s", len(r.snapshot()), cfg.Hold)
@@ -235,6 +253,29 @@ func (r *runner) newReport() *Report {
 		rep.Target.SourceIPs = append(rep.Target.SourceIPs, ip.String())
 	}
 	return rep
+}
+
+// startReader starts the ring reader unless goroutines are asked for or
+// the connections use TLS; where the kernel offers no ring, goroutines read
+// unless a ring was asked for.
+func (r *runner) startReader() error {
+	r.rep.Generator.Reader = ReaderGoroutines
+	if r.cfg.Reader == ReaderGoroutines || (r.cfg.Reader == "" && r.t.tls != nil) {
+		return nil
+	}
+	if r.t.tls != nil {
+		return errors.New("the io_uring reader cannot read wss:// connections")
+	}
+	rr, err := startRingReader(&r.readers, ringSQEntries)
+	if err != nil {
+		if r.cfg.Reader == ReaderRing {
+			return fmt.Errorf("start the io_uring reader: %w", err)
+		}
+		r.note("reading each connection with a goroutine: no io_uring reader here (" + err.Error() + ")")
+		return nil
+	}
+	r.ring, r.rep.Generator.Reader = rr, ReaderRing
+	return nil
 }
 
 // fileLimit raises the open-file limit and says so.

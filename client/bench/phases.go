@@ -96,7 +96,9 @@ func (r *runner) connectOne(ctx context.Context, i int) {
 	r.conns = append(r.conns, c)
 	r.connHist.Record(time.Since(start))
 	r.mu.Unlock()
-	r.readers.Go(c.run)
+	if r.ring == nil || !r.ring.add(c) {
+		r.readers.Go(c.run)
+	}
 }
 
 func (r *runner) dial(ctx context.Context, i int) (*conn, error) {
@@ -179,6 +181,9 @@ func (r *runner) drain(ctx context.Context, ok int64) {
 func (r *runner) closeAll() {
 	for _, c := range r.snapshot() {
 		c.close()
+	}
+	if r.ring != nil {
+		r.ring.stopAfter()
 	}
 	r.readers.Wait()
 }

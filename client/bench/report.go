@@ -132,7 +132,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // Generator is the load generator's own CPU use, to tell a saturated
 // generator from a slow server. CPUs is what it may run on.
 type Generator struct {
-	CPUs              int     `json:"cpus"`
+	CPUs int `json:"cpus"`
+	// Reader is how connections were read: ReaderRing or ReaderGoroutines.
+	Reader            string  `json:"reader"`
 	ConnectCPUSeconds float64 `json:"connect_cpu_seconds"`
 	PublishCPUSeconds float64 `json:"publish_cpu_seconds,omitempty"`
 	// PublishCores is CPU seconds per second during publishing; close to

@@ -57,7 +57,13 @@ type conn struct {
 	// see pubPrefix and runMarker.
 	prefix, runMark []byte
 
-	wmu     sync.Mutex
+	wmu sync.Mutex
+	// onRing: a ring reader reads the connection through fd, its own
+	// descriptor (nc is closed); released once the ring closed fd. Both
+	// are guarded by wmu.
+	onRing, released bool
+	fd               int
+
 	closing atomic.Bool // the runner is closing the connection
 	alive   atomic.Bool // the reader is running
 
@@ -131,39 +137,14 @@ type httpError struct{ code string }
 
 func (e *httpError) Error() string { return "HTTP " + e.code }
 
-// frame returns the next frame's first byte and payload. The payload
-// aliases the read buffer: it is valid until the next call.
+// frame returns the next frame's first byte and payload, reading as
+// needed. The payload aliases the read buffer: it is valid until the next
+// call.
 func (c *conn) frame() (byte, []byte, error) {
 	for {
-		need := 2
-		if b := c.buf[c.r:c.w]; len(b) >= 2 {
-			if b[1]&0x80 != 0 {
-				return 0, nil, errors.New("masked frame from server")
-			}
-			hdr, n := 2, uint64(b[1]&0x7f)
-			switch n {
-			case 126:
-				hdr = 4
-			case 127:
-				hdr = 10
-			}
-			need = hdr
-			if len(b) >= hdr {
-				switch hdr {
-				case 4:
-					n = uint64(binary.BigEndian.Uint16(b[2:]))
-				case 10:
-					n = binary.BigEndian.Uint64(b[2:])
-				}
-				if n > maxMessage {
-					return 0, nil, fmt.Errorf("frame of %d bytes is over %d", n, maxMessage)
-				}
-				need = hdr + int(n)
-				if len(b) >= need {
-					c.r += need
-					return b[0], b[hdr:need], nil
-				}
-			}
+		b0, p, need, err := c.next()
+		if need == 0 || err != nil {
+			return b0, p, err
 		}
 		if err := c.fill(need); err != nil {
 			return 0, nil, err
@@ -171,8 +152,61 @@ func (c *conn) frame() (byte, []byte, error) {
 	}
 }
 
+// next returns the next frame in the buffer or, when the buffer holds no
+// whole frame, need: how many bytes from c.r it must hold for the next
+// step. The payload aliases the read buffer.
+func (c *conn) next() (b0 byte, p []byte, need int, err error) {
+	b := c.buf[c.r:c.w]
+	if len(b) < 2 {
+		return 0, nil, 2, nil
+	}
+	if b[1]&0x80 != 0 {
+		return 0, nil, 0, errors.New("masked frame from server")
+	}
+	hdr, n := 2, uint64(b[1]&0x7f)
+	switch n {
+	case 126:
+		hdr = 4
+	case 127:
+		hdr = 10
+	}
+	if len(b) < hdr {
+		return 0, nil, hdr, nil
+	}
+	switch hdr {
+	case 4:
+		n = uint64(binary.BigEndian.Uint16(b[2:]))
+	case 10:
+		n = binary.BigEndian.Uint64(b[2:])
+	}
+	if n > maxMessage {
+		return 0, nil, 0, fmt.Errorf("frame of %d bytes is over %d", n, maxMessage)
+	}
+	end := hdr + int(n)
+	if len(b) < end {
+		return 0, nil, end, nil
+	}
+	c.r += end
+	return b[0], b[hdr:end], 0, nil
+}
+
 // fill reads more bytes so that the buffer may hold need bytes from c.r.
 func (c *conn) fill(need int) error {
+	n, err := c.nc.Read(c.room(need))
+	if n > 0 {
+		c.got(n, time.Now().UnixNano())
+		return nil
+	}
+	if err == nil {
+		err = errors.New("empty read")
+	}
+	return err
+}
+
+// room moves the unread bytes to the buffer's start, grows it to hold need
+// bytes (or doubles it, up to growCap, after a read that filled it), and
+// returns the free space after them.
+func (c *conn) room(need int) []byte {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 	} else if c.r > 0 {
@@ -184,17 +218,14 @@ func (c *conn) fill(need int) error {
 		c.buf = append(c.buf[:c.w], make([]byte, size-c.w)...)
 		c.grow = false
 	}
-	n, err := c.nc.Read(c.buf[c.w:])
-	if n > 0 {
-		c.w += n
-		c.at = time.Now().UnixNano()
-		c.grow = c.w == len(c.buf)
-		return nil
-	}
-	if err == nil {
-		err = errors.New("empty read")
-	}
-	return err
+	return c.buf[c.w:]
+}
+
+// got accounts for n bytes read into room's space at at (Unix nanoseconds).
+func (c *conn) got(n int, at int64) {
+	c.w += n
+	c.at = at
+	c.grow = c.w == len(c.buf)
 }
 
 // message returns the next text or binary message, answering Pings on the
@@ -206,38 +237,48 @@ func (c *conn) message() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		fin := b0&0x80 != 0
-		switch b0 & 0x0f {
-		case opText, opBinary:
-			if fin {
-				return p, nil
-			}
-			c.frag = append(c.frag[:0], p...)
-		case opContinuation:
-			c.frag = append(c.frag, p...)
-			if len(c.frag) > maxMessage {
-				return nil, fmt.Errorf("message over %d bytes", maxMessage)
-			}
-			if fin {
-				return c.frag, nil
-			}
-		case opPing:
-			c.st.wsPings++
-			if err := c.writeFrame(opPong, p); err != nil {
-				return nil, fmt.Errorf("send pong: %w", err)
-			}
-		case opPong:
-		case opClose:
-			ce := &closeError{code: 1005}
-			if len(p) >= 2 {
-				ce.code, ce.reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
-			}
-			_ = c.writeFrame(opClose, p[:min(len(p), 2)])
-			return nil, ce
-		default:
-			return nil, fmt.Errorf("unknown opcode %d", b0&0x0f)
+		if msg, ok, err := c.take(b0, p); ok || err != nil {
+			return msg, err
 		}
 	}
+}
+
+// take handles one frame: ok with a whole text or binary message, which
+// aliases p or the fragment buffer; a Ping is answered; a close frame is
+// answered and returned as a *closeError.
+func (c *conn) take(b0 byte, p []byte) (msg []byte, ok bool, err error) {
+	fin := b0&0x80 != 0
+	switch b0 & 0x0f {
+	case opText, opBinary:
+		if fin {
+			return p, true, nil
+		}
+		c.frag = append(c.frag[:0], p...)
+	case opContinuation:
+		c.frag = append(c.frag, p...)
+		if len(c.frag) > maxMessage {
+			return nil, false, fmt.Errorf("message over %d bytes", maxMessage)
+		}
+		if fin {
+			return c.frag, true, nil
+		}
+	case opPing:
+		c.st.wsPings++
+		if err := c.writeFrame(opPong, p); err != nil {
+			return nil, false, fmt.Errorf("send pong: %w", err)
+		}
+	case opPong:
+	case opClose:
+		ce := &closeError{code: 1005}
+		if len(p) >= 2 {
+			ce.code, ce.reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
+		}
+		_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+		return nil, false, ce
+	default:
+		return nil, false, fmt.Errorf("unknown opcode %d", b0&0x0f)
+	}
+	return nil, false, nil
 }
 
 // writeFrame sends one masked frame. It is safe for concurrent use.
@@ -262,17 +303,30 @@ func (c *conn) writeFrame(op byte, p []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.onRing {
+		if c.released {
+			return net.ErrClosed
+		}
+		return writeFD(c.fd, f, writeTimeout)
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := c.nc.Write(f)
 	return err
 }
 
-// close sends a close frame 1000 and closes the socket; the reader then
-// stops. It is safe to call while the reader runs.
+// close sends a close frame 1000 and closes the socket (on a ring, shuts
+// it down: the ring reader closes it); the reader then stops. It is safe
+// to call while the reader runs.
 func (c *conn) close() {
 	c.closing.Store(true)
 	_ = c.writeFrame(opClose, binary.BigEndian.AppendUint16(nil, 1000))
-	_ = c.nc.Close()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.onRing {
+		_ = c.nc.Close()
+	} else if !c.released {
+		shutdownFD(c.fd)
+	}
 }
 
 // closeReason formats a close frame's code and reason.

@@ -63,8 +63,59 @@ func dialTest(t *testing.T, url string) (*conn, error) {
 	return tg.dial(t.Context(), 0, 5*time.Second, &core.ConnectRequest{Token: "tok"}, "bench")
 }
 
+// startTestRing starts a ring reader with a submission queue of sq
+// entries, or skips where the kernel offers none.
+func startTestRing(t *testing.T, wg *sync.WaitGroup, sq uint32) *ringReader {
+	t.Helper()
+	rr, err := startRingReader(wg, sq)
+	if err != nil {
+		t.Skipf("no io_uring reader here: %v", err)
+	}
+	return rr
+}
+
+// readUntilEnd reads c until the server ends it, with reader: c.run, as a
+// goroutine of a run does, or a ring reader.
+func readUntilEnd(t *testing.T, c *conn, reader string) {
+	t.Helper()
+	c.alive.Store(true)
+	if reader == ReaderGoroutines {
+		c.run()
+		return
+	}
+	var wg sync.WaitGroup
+	rr := startTestRing(t, &wg, 8)
+	defer wg.Wait()
+	defer rr.stopAfter()
+	if !rr.add(c) {
+		t.Fatal("the ring reader refused a connection")
+	}
+	waitFor(t, func() bool { return !c.alive.Load() })
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
+
+var readers = []string{ReaderGoroutines, ReaderRing}
+
 func TestConnReadsFramesAndAnswersPings(t *testing.T) {
 	t.Parallel()
+	for _, reader := range readers {
+		t.Run(reader, func(t *testing.T) {
+			t.Parallel()
+			testConnReadsFrames(t, reader)
+		})
+	}
+}
+
+func testConnReadsFrames(t *testing.T, reader string) {
 	url := newWSServer(t, func(ws *websocket.Conn) {
 		pong := make(chan string, 1)
 		ws.SetPongHandler(func(s string) error { pong <- s; return nil })
@@ -94,8 +145,7 @@ func TestConnReadsFramesAndAnswersPings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.alive.Store(true)
-	c.run()
+	readUntilEnd(t, c, reader)
 	s := &c.st
 	if s.unique.Load() != 5 || s.dups != 1 || s.ooo != 1 || s.pushes != 6 {
 		t.Errorf("unique %d dups %d ooo %d pushes %d, want 5 1 1 6", s.unique.Load(), s.dups, s.ooo, s.pushes)
@@ -212,5 +262,70 @@ func TestConnsPerSource(t *testing.T) {
 		if got := sourcesFor(conns, per); got != want {
 			t.Errorf("sourcesFor(%d) = %d, want %d", conns, got, want)
 		}
+	}
+}
+
+// TestRingReaderManyConnections: more connections than the ring's
+// submission queue holds are each read whole; when the runner closes them,
+// the reader ends with them, and no connection is counted as ended by the
+// server.
+func TestRingReaderManyConnections(t *testing.T) {
+	t.Parallel()
+	const conns, pubs = 40, 30
+	url := newWSServer(t, func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"connect":{"client":"c","subs":{"bench":{}}}}`))
+		for seq := int64(1); seq <= pubs; seq++ {
+			_ = ws.WriteMessage(websocket.TextMessage, []byte(pub(seq, 128+int(seq)*37)))
+		}
+		for { // until the client closes
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	rr := startTestRing(t, &wg, 4)
+	var all []*conn
+	closeAll := sync.OnceFunc(func() {
+		for _, c := range all {
+			c.close()
+		}
+		rr.stopAfter()
+	})
+	t.Cleanup(closeAll) // before the server's, which waits for the clients to close
+	for range conns {
+		c, err := dialTest(t, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.alive.Store(true)
+		if !rr.add(c) {
+			t.Fatal("the ring reader refused a connection")
+		}
+		all = append(all, c)
+	}
+	waitFor(t, func() bool {
+		for _, c := range all {
+			if c.st.unique.Load() < pubs {
+				return false
+			}
+		}
+		return true
+	})
+	closeAll()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the ring reader did not end after its connections were closed")
+	}
+	for i, c := range all {
+		if c.alive.Load() || c.end != "" || !c.released || c.st.unique.Load() != pubs || c.st.dups != 0 {
+			t.Errorf("conn %d: alive %v end %q released %v unique %d dups %d", i, c.alive.Load(), c.end, c.released, c.st.unique.Load(), c.st.dups)
+		}
+	}
+	if rr.add(all[0]) {
+		t.Error("a stopped ring reader took a connection")
 	}
 }

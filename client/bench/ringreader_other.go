@@ -1,0 +1,25 @@
+//go:build !linux
+
+package bench
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// Ring readers use io_uring, which only Linux has: every connection is
+// read by a goroutine of its own.
+type ringReader struct{}
+
+const ringSQEntries = 0
+
+func startRingReader(*sync.WaitGroup, uint32) (*ringReader, error) { return nil, errors.ErrUnsupported }
+
+func (*ringReader) add(*conn) bool { return false }
+
+func (*ringReader) stopAfter() {}
+
+func writeFD(int, []byte, time.Duration) error { return errors.ErrUnsupported }
+
+func shutdownFD(int) {}
