@@ -264,7 +264,7 @@ func (c *conn) take(b0 byte, p []byte) (msg []byte, ok bool, err error) {
 		}
 	case opPing:
 		c.st.wsPings++
-		if err := c.writeFrame(opPong, p); err != nil {
+		if err := c.reply(opPong, p); err != nil {
 			return nil, false, fmt.Errorf("send pong: %w", err)
 		}
 	case opPong:
@@ -273,7 +273,7 @@ func (c *conn) take(b0 byte, p []byte) (msg []byte, ok bool, err error) {
 		if len(p) >= 2 {
 			ce.code, ce.reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
 		}
-		_ = c.writeFrame(opClose, p[:min(len(p), 2)])
+		_ = c.reply(opClose, p[:min(len(p), 2)])
 		return nil, false, ce
 	default:
 		return nil, false, fmt.Errorf("unknown opcode %d", b0&0x0f)
@@ -281,8 +281,23 @@ func (c *conn) take(b0 byte, p []byte) (msg []byte, ok bool, err error) {
 	return nil, false, nil
 }
 
-// writeFrame sends one masked frame. It is safe for concurrent use.
-func (c *conn) writeFrame(op byte, p []byte) error {
+// reply sends a control frame the reader owes the server. A ring reader's
+// one thread reads every connection, so there a reply does not wait for
+// room: one that does not fit at once fails, and its connection ends (a
+// goroutine reader waits up to writeTimeout).
+func (c *conn) reply(op byte, p []byte) error {
+	wait := writeTimeout
+	if c.onRing { // set before the ring's thread first sees c
+		wait = 0
+	}
+	return c.writeFrameWithin(op, p, wait)
+}
+
+// writeFrame sends one masked frame, waiting up to writeTimeout for room.
+// It is safe for concurrent use.
+func (c *conn) writeFrame(op byte, p []byte) error { return c.writeFrameWithin(op, p, writeTimeout) }
+
+func (c *conn) writeFrameWithin(op byte, p []byte, wait time.Duration) error {
 	f := make([]byte, 0, 14+len(p))
 	f = append(f, 0x80|op)
 	switch n := len(p); {
@@ -307,9 +322,9 @@ func (c *conn) writeFrame(op byte, p []byte) error {
 		if c.released {
 			return net.ErrClosed
 		}
-		return writeFD(c.fd, f, writeTimeout)
+		return writeFD(c.fd, f, wait)
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = c.nc.SetWriteDeadline(time.Now().Add(wait))
 	_, err := c.nc.Write(f)
 	return err
 }
