@@ -23,6 +23,7 @@ const (
 	OpNop     = 0
 	OpSendmsg = 9
 	OpRead    = 22
+	OpSend    = 26
 	OpRecv    = 27
 )
 

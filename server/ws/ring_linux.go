@@ -61,8 +61,9 @@ func newRing() (*ring, error) {
 	return r, nil
 }
 
-// probe fills a socket pair's buffer and sends once more through the ring:
-// the send must be answered EAGAIN during its submission. A kernel that
+// probe fills a socket pair's buffer and sends twice more through the ring,
+// each way a send is made: both must be answered EAGAIN during their
+// submission (a kernel without IORING_OP_SEND answers EINVAL). A kernel that
 // would wait for room instead could hold a worker for as long as a client
 // does not read, so such a ring is not used.
 func (r *ring) probe() error {
@@ -87,10 +88,12 @@ func (r *ring) probe() error {
 			return fmt.Errorf("io_uring probe: %w", err)
 		}
 	}
+	// One send of one buffer (a send) and one of two (a sendmsg).
 	b := &r.b
 	b.add(0, [][]byte{chunk[:1]})
+	b.add(1, [][]byte{chunk[:1], chunk[1:2]})
 	defer b.reset()
-	b.fds[0] = int32(fds[0])
+	b.fds[0], b.fds[1] = int32(fds[0]), int32(fds[0])
 	inline, submitted, err := r.submit(b)
 	if inline < submitted {
 		// Left waiting: closing the other end ends it.
@@ -102,7 +105,7 @@ func (r *ring) probe() error {
 	if err != nil {
 		return err
 	}
-	if inline != 1 || b.res[0] != -int32(syscall.EAGAIN) {
+	if inline != 2 || b.res[0] != -int32(syscall.EAGAIN) || b.res[1] != -int32(syscall.EAGAIN) {
 		return errRingUnusable
 	}
 	return nil
@@ -170,12 +173,19 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 			start = end
 			continue
 		}
-		h := &b.hdrs[i]
-		h.Iov = &b.iov[start]
-		h.SetIovlen(end - start)
 		// A batch fits the ring, which is empty between batches.
-		r.rg.Add(uring.SQE{Opcode: uring.OpSendmsg, FD: b.fds[i], Addr: uint64(uintptr(unsafe.Pointer(h))), Len: 1,
-			MsgFlags: ringSendFlags, UserData: uint64(i)})
+		e := uring.SQE{Opcode: uring.OpSendmsg, FD: b.fds[i], Len: 1, MsgFlags: ringSendFlags, UserData: uint64(i)}
+		if end-start == 1 {
+			// One buffer, the usual case at a steady rate: a plain send,
+			// which spares the kernel reading a msghdr and an iovec.
+			e.Opcode, e.Addr, e.Len = uring.OpSend, uint64(uintptr(unsafe.Pointer(b.iov[start].Base))), uint32(b.iov[start].Len)
+		} else {
+			h := &b.hdrs[i]
+			h.Iov = &b.iov[start]
+			h.SetIovlen(end - start)
+			e.Addr = uint64(uintptr(unsafe.Pointer(h)))
+		}
+		r.rg.Add(e)
 		queued++
 		start = end
 	}

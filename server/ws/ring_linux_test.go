@@ -111,12 +111,18 @@ func TestRingSendResults(t *testing.T) {
 	b.fds[3] = -1
 	b.add(4, nil)
 	b.fds[4] = sysfd(t, okS)
+	// One buffer goes as a send, more as a sendmsg: each way once more,
+	// with room and without.
+	b.add(5, [][]byte{[]byte("!!!!")})
+	b.fds[5] = sysfd(t, okS)
+	b.add(6, [][]byte{[]byte("no "), []byte("room")})
+	b.fds[6] = int32(full[0])
 	inline, err := rg.send()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inline != 3 {
-		t.Errorf("%d sends completed during the submission, want 3", inline)
+	if inline != 5 {
+		t.Errorf("%d sends completed during the submission, want 5", inline)
 	}
 	if b.res[0] != 11 {
 		t.Errorf("send 0: %d, want 11 bytes", b.res[0])
@@ -130,10 +136,13 @@ func TestRingSendResults(t *testing.T) {
 	if b.res[3] != -int32(syscall.EAGAIN) || b.res[4] != 0 {
 		t.Errorf("closed: %d (want -EAGAIN), empty: %d (want 0)", b.res[3], b.res[4])
 	}
+	if b.res[5] != 4 || b.res[6] != -int32(syscall.EAGAIN) {
+		t.Errorf("one buffer: %d (want 4), two buffers, no room: %d (want -EAGAIN)", b.res[5], b.res[6])
+	}
 	b.reset()
 	_ = okC.SetReadDeadline(time.Now().Add(5 * time.Second))
-	got := make([]byte, 11)
-	if _, err := io.ReadFull(okC, got); err != nil || string(got) != "hello world" {
+	got := make([]byte, 15)
+	if _, err := io.ReadFull(okC, got); err != nil || string(got) != "hello world!!!!" {
 		t.Fatalf("received %q, %v", got, err)
 	}
 }
