@@ -90,6 +90,10 @@ func TestBenchAgainstRealServer(t *testing.T) {
 		notes, _ := json.Marshal(field(m, "notes"))
 		switch {
 		case reader == "io_uring" && runtime.GOOS == "linux":
+			// The reading thread's own CPU, as a share of the publish phase.
+			if c, ok := field(m, "generator.reader_cores").(float64); !ok || c <= 0 || c > 1.5 {
+				t.Errorf("generator.reader_cores = %v, want a share of one CPU", field(m, "generator.reader_cores"))
+			}
 		case reader == "goroutines" && (runtime.GOOS != "linux" || strings.Contains(string(notes), "no io_uring reader here")):
 		default:
 			t.Errorf("generator.reader = %v on %s, notes %s", reader, runtime.GOOS, notes)
@@ -97,8 +101,9 @@ func TestBenchAgainstRealServer(t *testing.T) {
 	})
 	t.Run("goroutines", func(t *testing.T) {
 		t.Parallel()
-		if m := benchRealServer(t, "--reader", "goroutines"); field(m, "generator.reader") != "goroutines" {
-			t.Errorf("generator.reader = %v", field(m, "generator.reader"))
+		m := benchRealServer(t, "--reader", "goroutines")
+		if field(m, "generator.reader") != "goroutines" || field(m, "generator.reader_cores") != nil {
+			t.Errorf("generator.reader = %v, reader_cores = %v", field(m, "generator.reader"), field(m, "generator.reader_cores"))
 		}
 	})
 }

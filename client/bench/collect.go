@@ -20,6 +20,8 @@ type phaseMarks struct {
 	pubEndGen    time.Duration
 	pubStartWait time.Duration
 	pubEndWait   time.Duration
+	pubStartRing time.Duration // the ring reader's thread
+	pubEndRing   time.Duration
 }
 
 // collect merges the readers' stats into the report. It runs after every
@@ -81,7 +83,8 @@ func (r *runner) collect() {
 	wall := r.pubEnd.Sub(r.pubStart).Seconds()
 	g.PublishCPUSeconds = (r.pubEndGen - r.pubStartGen).Seconds()
 	g.PublishCores = g.PublishCPUSeconds / max(wall, 1e-9)
-	g.Saturated = g.PublishCores >= 0.9*float64(g.CPUs)
+	g.ReaderCores = (r.pubEndRing - r.pubStartRing).Seconds() / max(wall, 1e-9)
+	g.Saturated = g.PublishCores >= 0.9*float64(g.CPUs) || g.ReaderCores >= 0.9
 	g.PublishWaitSeconds = (r.pubEndWait - r.pubStartWait).Seconds()
 	contended := func(who string, wait float64) {
 		if wait > max(0.1*wall, 0.1) {

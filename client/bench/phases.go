@@ -132,11 +132,11 @@ func (r *runner) publishPhase(ctx context.Context) error {
 	r.logf("publishing %s of %d bytes to %s, %s", what, c.Payload, c.Channel, pace)
 	bar := r.progress(r.publishProgress(res))
 
-	r.pubStartProc, r.pubStartGen, r.pubStartWait = r.procNow(), processCPU(), selfWait()
+	r.pubStartProc, r.pubStartGen, r.pubStartWait, r.pubStartRing = r.procNow(), processCPU(), selfWait(), r.ringCPU()
 	p.run(ctx, res)
 	ok := res.ok.Load()
 	r.drain(ctx, ok)
-	r.pubEnd, r.pubEndProc, r.pubEndGen, r.pubEndWait = time.Now(), r.procNow(), processCPU(), selfWait()
+	r.pubEnd, r.pubEndProc, r.pubEndGen, r.pubEndWait, r.pubEndRing = time.Now(), r.procNow(), processCPU(), selfWait(), r.ringCPU()
 	bar.stop()
 
 	r.pubStart, r.pubOK = res.start, ok
@@ -186,4 +186,12 @@ func (r *runner) closeAll() {
 		r.ring.stopAfter()
 	}
 	r.readers.Wait()
+}
+
+// ringCPU is the CPU time of the ring reader's thread, 0 without one.
+func (r *runner) ringCPU() time.Duration {
+	if r.ring == nil {
+		return 0
+	}
+	return r.ring.cpu()
 }

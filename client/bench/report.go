@@ -140,7 +140,11 @@ type Generator struct {
 	// PublishCores is CPU seconds per second during publishing; close to
 	// CPUs means the generator, not the server, set the pace.
 	PublishCores float64 `json:"publish_cores,omitempty"`
-	Saturated    bool    `json:"saturated,omitempty"`
+	// ReaderCores is PublishCores for the io_uring reader's one thread,
+	// which reads every connection: at 1 it set the pace, whatever the
+	// process's other threads left of CPUs.
+	ReaderCores float64 `json:"reader_cores,omitempty"`
+	Saturated   bool    `json:"saturated,omitempty"`
 	// The Wait figures are how long its threads were ready to run but
 	// waited for a CPU, taken by other processes (Linux schedstat).
 	ConnectWaitSeconds float64 `json:"connect_cpu_wait_seconds"`

@@ -20,6 +20,8 @@ func (*ringReader) add(*conn) bool { return false }
 
 func (*ringReader) stopAfter() {}
 
+func (*ringReader) cpu() time.Duration { return 0 }
+
 func writeFD(int, []byte, time.Duration) error { return errors.ErrUnsupported }
 
 func shutdownFD(int) {}

@@ -59,6 +59,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if rep.Publish != nil {
 		gen += fmt.Sprintf("  publish %.2f CPU s = %.2f of %d CPUs, waited %.2fs for a CPU",
 			g.PublishCPUSeconds, g.PublishCores, g.CPUs, g.PublishWaitSeconds)
+		if g.ReaderCores > 0 {
+			gen += fmt.Sprintf(", reading thread %.2f of a CPU", g.ReaderCores)
+		}
 		if g.Saturated {
 			gen += "  SATURATED: the generator set the pace"
 		}

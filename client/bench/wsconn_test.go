@@ -312,6 +312,9 @@ func TestRingReaderManyConnections(t *testing.T) {
 		}
 		return true
 	})
+	if rr.cpu() <= 0 {
+		t.Error("the ring reader's thread used no CPU time, by its clock")
+	}
 	closeAll()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
