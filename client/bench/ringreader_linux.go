@@ -253,7 +253,9 @@ func (rr *ringReader) complete(e uring.CQE) {
 		rr.consume(slot, c, !c.grow)
 	case res == 0:
 		rr.end(slot, c, io.EOF)
-	case res == -int32(syscall.EINTR), res == -int32(syscall.EAGAIN):
+	case res == -int32(syscall.EAGAIN):
+		rr.consume(slot, c, true) // nothing to read yet
+	case res == -int32(syscall.EINTR):
 		rr.consume(slot, c, false)
 	default:
 		rr.end(slot, c, syscall.Errno(-res))
@@ -299,9 +301,9 @@ func (rr *ringReader) submit(e uring.SQE) {
 	if rr.rg.Add(e) {
 		return
 	}
-	for {
+	for try := 0; ; try++ {
 		_, err := rr.rg.Enter(uint32(rr.rg.Queued()+rr.rg.Pending()), 0, 0)
-		if err != nil && !retryEnter(err) {
+		if err != nil && (!retryEnter(err) || try == maxEnterRetries) {
 			rr.err = err
 			return
 		}
@@ -310,6 +312,11 @@ func (rr *ringReader) submit(e uring.SQE) {
 		}
 	}
 }
+
+// maxEnterRetries bounds submit's tries while the kernel answers EAGAIN or
+// EBUSY (short of memory, or completions not yet reaped): then the ring
+// has failed, and every connection ends with the error.
+const maxEnterRetries = 1000
 
 // end stops reading c: its descriptor is closed, and it is counted out.
 // slot -1: c never had one.
@@ -331,12 +338,12 @@ func (rr *ringReader) end(slot int, c *conn, err error) {
 	}
 }
 
-// writeFD writes all of b to the non-blocking descriptor fd, waiting at
-// most timeout for room.
+// writeFD writes all of b to the non-blocking socket fd, waiting at most
+// timeout for room. A reset peer is an error, not a SIGPIPE.
 func writeFD(fd int, b []byte, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+		n, err := unix.SendmsgN(fd, b, nil, nil, unix.MSG_NOSIGNAL)
 		if n > 0 {
 			b = b[n:]
 			continue

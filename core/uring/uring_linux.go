@@ -7,11 +7,13 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
-	sysSetup = 425
-	sysEnter = 426
+	sysSetup = unix.SYS_IO_URING_SETUP
+	sysEnter = unix.SYS_IO_URING_ENTER
 
 	offSQ   = 0
 	offCQ   = 0x8000000
@@ -158,7 +160,8 @@ func (r *Ring) Queued() int { return int(r.queued) }
 // Enter publishes the entries Add filled and submits up to toSubmit of the
 // published ones, waiting for minComplete completions when flags holds
 // EnterGetEvents. It returns how many the kernel took. On an error other
-// than EINTR the entries it has not taken are withdrawn.
+// than EINTR, EAGAIN or EBUSY (which say: try again, after reaping for
+// EBUSY) the entries it has not taken are withdrawn.
 func (r *Ring) Enter(toSubmit, minComplete, flags uint32) (int, error) {
 	if r.queued > 0 {
 		atomic.StoreUint32(r.sqTail, *r.sqTail+r.queued)
@@ -200,8 +203,10 @@ func (r *Ring) Reap(fn func(CQE)) int {
 	return n
 }
 
-// Close unmaps the ring and closes it; the kernel cancels what is in
-// flight.
+// Close unmaps the ring and closes it. The kernel cancels what is still in
+// flight afterwards, asynchronously; a request waiting for its socket to
+// become ready is cancelled without touching its buffer, but callers should
+// end requests that may be under way before they reuse the memory.
 func (r *Ring) Close() {
 	for _, m := range [][]byte{r.sqMem, r.cqMem, r.sqeMem} {
 		if m != nil {

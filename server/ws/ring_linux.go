@@ -185,7 +185,12 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 			h.SetIovlen(end - start)
 			e.Addr = uint64(uintptr(unsafe.Pointer(h)))
 		}
-		r.rg.Add(e)
+		if !r.rg.Add(e) {
+			// Cannot happen (the ring is empty between batches, and
+			// larger than one); if it did, the waiting path sends.
+			start = end
+			continue
+		}
 		queued++
 		start = end
 	}
