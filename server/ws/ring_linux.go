@@ -25,8 +25,8 @@ import (
 
 const (
 	ringSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
-	ringEntries   = 64
-	maxRingBatch  = 32 // sessions per submission
+	ringEntries   = 256
+	maxRingBatch  = 128 // sessions per submission
 )
 
 type ring struct {
