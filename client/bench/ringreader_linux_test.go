@@ -6,9 +6,12 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,5 +57,44 @@ func TestRingRepliesDoNotWait(t *testing.T) {
 	}
 	if c.st.wsPings != 1 {
 		t.Errorf("ws pings %d, want 1", c.st.wsPings)
+	}
+}
+
+// TestRingReaderEndsOnProtocolError: a connection whose server sends a
+// bad frame (masked) and then keeps it open ends all the same, its
+// descriptor closed, and the ring's thread can end.
+func TestRingReaderEndsOnProtocolError(t *testing.T) {
+	t.Parallel()
+	bad := make(chan struct{})
+	url := newWSServer(t, func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"connect":{"client":"c","subs":{"bench":{}}}}`))
+		<-bad
+		_, _ = ws.NetConn().Write([]byte{0x81, 0x81, 1, 2, 3, 4, 'x' ^ 1})
+		for { // open until the client goes
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	rr := startTestRing(t, &wg, 8)
+	defer wg.Wait()
+	defer rr.stopAfter()
+	c, err := dialTest(t, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close() // should the test fail: lets the ring's thread end
+	c.alive.Store(true)
+	if !rr.add(c) {
+		t.Fatal("the ring reader refused a connection")
+	}
+	close(bad)
+	waitFor(t, func() bool { return !c.alive.Load() })
+	c.wmu.Lock()
+	released := c.released
+	c.wmu.Unlock()
+	if !strings.Contains(c.end, "masked") || !released {
+		t.Errorf("ended with %q, released %v; want the masked frame named and the descriptor closed", c.end, released)
 	}
 }
