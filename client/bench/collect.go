@@ -83,7 +83,10 @@ func (r *runner) collect() {
 	wall := r.pubEnd.Sub(r.pubStart).Seconds()
 	g.PublishCPUSeconds = (r.pubEndGen - r.pubStartGen).Seconds()
 	g.PublishCores = g.PublishCPUSeconds / max(wall, 1e-9)
-	g.ReaderCores = (r.pubEndRing - r.pubStartRing).Seconds() / max(wall, 1e-9)
+	if r.pubStartRing > 0 && r.pubEndRing > r.pubStartRing {
+		// Else the ring's thread had ended (the ring failed) by the end.
+		g.ReaderCores = (r.pubEndRing - r.pubStartRing).Seconds() / max(wall, 1e-9)
+	}
 	g.Saturated = g.PublishCores >= 0.9*float64(g.CPUs) || g.ReaderCores >= 0.9
 	g.PublishWaitSeconds = (r.pubEndWait - r.pubStartWait).Seconds()
 	contended := func(who string, wait float64) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -34,6 +35,9 @@ type ringReader struct {
 	wake    int     // eventfd: connections added, or stop
 	wakeBuf [8]byte // the wake read's target
 	tid     int     // the ring's thread
+	// lastCPU is the thread's CPU time when the ring ended: the thread
+	// then goes back to the runtime, and its clock counts others' work.
+	lastCPU atomic.Int64
 
 	mu      sync.Mutex // guards the fields below
 	pending []*conn    // added, not yet taken by the ring's thread
@@ -89,6 +93,7 @@ func (rr *ringReader) run(ready chan<- error, sqEntries uint32) {
 	ready <- nil
 	rr.loop()
 	rr.finish()
+	rr.lastCPU.Store(int64(rr.threadCPU()))
 }
 
 func (rr *ringReader) loop() {
@@ -113,6 +118,13 @@ func retryEnter(err error) bool {
 // connection, so it can be saturated while the process, on two cores, is
 // at half. 0 if the kernel will not tell.
 func (rr *ringReader) cpu() time.Duration {
+	if v := rr.lastCPU.Load(); v > 0 {
+		return time.Duration(v)
+	}
+	return rr.threadCPU()
+}
+
+func (rr *ringReader) threadCPU() time.Duration {
 	// The thread's CPU clock (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)).
 	clock := int32(^uint32(rr.tid)<<3 | 4 | 2)
 	var ts unix.Timespec
@@ -298,8 +310,8 @@ func (rr *ringReader) receive(slot int, c *conn, need int, pollFirst bool) {
 
 // submit queues e, submitting what is queued when the queue is full.
 func (rr *ringReader) submit(e uring.SQE) {
-	if rr.rg.Add(e) {
-		return
+	if rr.err != nil || rr.rg.Add(e) {
+		return // a failed ring ends every connection anyway
 	}
 	for try := 0; ; try++ {
 		_, err := rr.rg.Enter(uint32(rr.rg.Queued()+rr.rg.Pending()), 0, 0)

@@ -24,13 +24,14 @@ func RaiseFileLimit() (FileLimit, error) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return FileLimit{}, fmt.Errorf("get file limit: %w", err)
 	}
-	fl := FileLimit{SoftBefore: lim.Cur, Soft: lim.Cur, Hard: lim.Max}
+	// The fields are int64 on some systems (FreeBSD), uint64 on others.
+	fl := FileLimit{SoftBefore: uint64(lim.Cur), Soft: uint64(lim.Cur), Hard: uint64(lim.Max)}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 			return fl, fmt.Errorf("raise file limit to %d: %w", lim.Max, err)
 		}
-		fl.Soft = lim.Max
+		fl.Soft = uint64(lim.Max)
 	}
 	return fl, nil
 }

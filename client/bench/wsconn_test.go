@@ -323,6 +323,9 @@ func TestRingReaderManyConnections(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the ring reader did not end after its connections were closed")
 	}
+	if a, b := rr.cpu(), rr.cpu(); a <= 0 || a != b {
+		t.Errorf("the ended ring's thread CPU: %v then %v, want the same positive figure", a, b)
+	}
 	for i, c := range all {
 		if c.alive.Load() || c.end != "" || !c.released || c.st.unique.Load() != pubs || c.st.dups != 0 {
 			t.Errorf("conn %d: alive %v end %q released %v unique %d dups %d", i, c.alive.Load(), c.end, c.released, c.st.unique.Load(), c.st.dups)

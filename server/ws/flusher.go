@@ -130,7 +130,8 @@ func (f *flusher) run() {
 		}
 		if rg != nil {
 			batch := sc.ringSessions()
-			for f.head < len(f.ready) && len(batch) < maxRingBatch {
+			size := ringBatchSize(len(f.ready)-f.head, f.max)
+			for f.head < len(f.ready) && len(batch) < size {
 				batch = append(batch, f.ready[f.head])
 				f.ready[f.head] = nil
 				f.head++

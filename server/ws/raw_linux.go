@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxIovecs is IOV_MAX: the most buffers one writev takes.
@@ -99,7 +101,7 @@ type peekCall struct {
 // peek reports false (wait) while the socket has nothing to read; data, end
 // of stream or an error are left for the real read to see.
 func (p *peekCall) peek(fd uintptr) bool {
-	_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.buf[0])), 1,
+	_, _, e := syscall.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.buf[0])), 1,
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	return e != syscall.EAGAIN
 }
@@ -130,7 +132,9 @@ type discardCall struct {
 }
 
 func (d *discardCall) discard(fd uintptr) bool {
-	r, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, 0, uintptr(d.n),
+	// unix's number: 386 has had recvfrom of its own since Linux 4.3,
+	// which syscall's table predates.
+	r, _, e := syscall.Syscall6(unix.SYS_RECVFROM, fd, 0, uintptr(d.n),
 		syscall.MSG_TRUNC|syscall.MSG_DONTWAIT, 0, 0)
 	d.got, d.errno = int(r), e
 	return true // one attempt: never wait here

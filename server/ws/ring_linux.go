@@ -18,8 +18,8 @@ import (
 // at a steady rate costs a thousand writes otherwise, and on a virtual
 // machine the entry into the kernel is a large part of each.
 //
-// Every send is a sendmsg with MSG_DONTWAIT, so it completes during the
-// submission: a socket without room answers EAGAIN at once, as a
+// Every send is a send (one buffer) or a sendmsg (several) with
+// MSG_DONTWAIT, so it completes during the submission: a socket without room answers EAGAIN at once, as a
 // non-blocking writev would, and the waiting path takes over. newRing
 // checks that the kernel behaves so before a ring is used.
 
@@ -27,7 +27,16 @@ const (
 	ringSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 	ringEntries   = 256
 	maxRingBatch  = 128 // sessions per submission
+	minRingBatch  = 32  // what a worker takes, when others could share the rest
 )
+
+// ringBatchSize is how many of ready sessions a worker takes at once: all
+// it may with one worker, and with several a share that leaves the others
+// work (the sends of one submission are made one after another).
+func ringBatchSize(ready, workers int) int {
+	share := (ready + workers - 1) / max(workers, 1)
+	return min(maxRingBatch, max(minRingBatch, share))
+}
 
 type ring struct {
 	rg *uring.Ring

@@ -255,13 +255,13 @@ func broadcast(n *node, data string) {
 	n.hub.Broadcast(NewMessage("ch", &core.Push{Channel: "ch", Pub: &core.Publication{Data: []byte(data)}}, 0, ""))
 }
 
-// TestBroadcastReachesEveryone: 80 readers (more than one submission's
+// TestBroadcastReachesEveryone: 160 readers (more than one submission's
 // worth) and one client that reads nothing until the end, whose socket
 // fills, get every broadcast, whole and in order.
 func TestBroadcastReachesEveryone(t *testing.T) {
 	bothWays(t, func(t *testing.T, noRing bool) {
 		const (
-			readers    = 80
+			readers    = 160
 			broadcasts = 300
 		)
 		n, h, url := flusherServer(t, noRing)
@@ -341,4 +341,17 @@ func TestLongQueuesAreSentWhole(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRingBatchSize: one worker takes up to a whole submission; several
+// leave each other a share, but no less than minRingBatch each.
+func TestRingBatchSize(t *testing.T) {
+	for _, c := range []struct{ ready, workers, want int }{
+		{1000, 1, maxRingBatch}, {50, 1, 50}, {200, 8, minRingBatch}, {2000, 8, maxRingBatch},
+		{600, 4, maxRingBatch}, {400, 4, 100}, {10, 4, minRingBatch},
+	} {
+		if got := ringBatchSize(c.ready, c.workers); min(got, c.ready) != min(c.want, c.ready) {
+			t.Errorf("ringBatchSize(%d ready, %d workers) = %d, want %d", c.ready, c.workers, got, c.want)
+		}
+	}
 }
