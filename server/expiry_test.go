@@ -63,7 +63,7 @@ func TestFarExpiryCountsAsAYear(t *testing.T) {
 	const year = `"expires":true,"ttl":31536000`
 	for i, claims := range []jwt.MapClaims{
 		{"sub": "far0", "exp": 1e11},
-		{"sub": "far1", "exp": 9999999999999},
+		{"sub": "far1", "exp": int64(9999999999999)},
 		{"sub": "far2", "expire_at": int64(99999999999)},
 		{"sub": "far3", "expire_at": int64(9223372036854775807)},
 	} {
