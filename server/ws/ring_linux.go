@@ -19,9 +19,10 @@ import (
 // machine the entry into the kernel is a large part of each.
 //
 // Every send is a send (one buffer) or a sendmsg (several) with
-// MSG_DONTWAIT, so it completes during the submission: a socket without room answers EAGAIN at once, as a
-// non-blocking writev would, and the waiting path takes over. newRing
-// checks that the kernel behaves so before a ring is used.
+// MSG_DONTWAIT, so it completes during the submission: a socket without
+// room answers EAGAIN at once, as a non-blocking writev would, and the
+// waiting path takes over. newRing checks that the kernel behaves so
+// before a ring is used.
 
 const (
 	ringSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
@@ -194,13 +195,11 @@ func (r *ring) submit(b *ringBatch) (inline, submitted int, err error) {
 			h.SetIovlen(end - start)
 			e.Addr = uint64(uintptr(unsafe.Pointer(h)))
 		}
-		if !r.rg.Add(e) {
-			// Cannot happen (the ring is empty between batches, and
-			// larger than one); if it did, the waiting path sends.
-			start = end
-			continue
+		// Add cannot refuse (the ring is empty between batches, and larger
+		// than one); if it did, the send's -EAGAIN sends it the waiting way.
+		if r.rg.Add(e) {
+			queued++
 		}
-		queued++
 		start = end
 	}
 	if queued == 0 {
