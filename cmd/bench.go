@@ -120,6 +120,7 @@ failed, a message was lost (unless --allow-loss) or the run was interrupted,
 	fl.DurationVar(&opts.Duration, "duration", 0, "publish steadily for this long (soak run; --messages then ends it early only when given)")
 	fl.DurationVar(&opts.Hold, "hold", 0, "stay connected and idle this long before measuring and publishing")
 	fl.StringVar(&opts.Reader, "reader", "", "how connections are read: io_uring (one thread reads all; Linux, ws://) or goroutines (default io_uring where the kernel offers it)")
+	fl.DurationVar(&opts.ReadWait, "read-wait", bench.DefaultReadWait, "io_uring reader: how long a received frame may wait for others before the reading thread wakes (0: it wakes for each; Linux 6.12 or later)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", bench.DefaultDrainTimeout, "stop waiting for deliveries after this long without progress")
 	fl.DurationVar(&opts.Sample, "sample", 0, "sample server RSS, threads and info this often (default 10s with --duration)")
 	fl.IntVar(&opts.PID, "pid", 0, "server process id on this machine, for RSS, threads and CPU from /proc")
@@ -145,6 +146,8 @@ func runBench(ctx context.Context, f *factory, opts *benchOptions, path string) 
 		return usageErrorf(path, "--token excludes --user and --secret")
 	case opts.Channel == "":
 		return usageErrorf(path, "empty --channel")
+	case opts.ReadWait < 0:
+		return usageErrorf(path, "--read-wait must not be negative")
 	case opts.Reader != "" && opts.Reader != bench.ReaderRing && opts.Reader != bench.ReaderGoroutines:
 		return usageErrorf(path, "--reader must be %s or %s", bench.ReaderRing, bench.ReaderGoroutines)
 	}

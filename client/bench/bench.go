@@ -39,6 +39,10 @@ const (
 	// block on write and drop the connection when the generator falls
 	// behind for a moment.
 	DefaultMaxBacklog = 50
+	// DefaultReadWait lets the io_uring reader's thread wake once for the
+	// frames of 100 µs instead of once per frame; the flag's default (a
+	// zero Config field wakes it for each).
+	DefaultReadWait = 100 * time.Microsecond
 )
 
 // ErrBadPID is Run's error for a --pid whose process cannot be read.
@@ -111,6 +115,9 @@ type Load struct {
 	// Reader is how connections are read: ReaderRing, ReaderGoroutines,
 	// or "" for a ring where the kernel offers one (ws:// only).
 	Reader string
+	// ReadWait is how long the io_uring reader lets a received frame wait
+	// for others before its thread wakes; 0 wakes it for every frame.
+	ReadWait time.Duration
 }
 
 // Readers of connections.
@@ -145,8 +152,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return o, errors.New("need at least one connection")
 	case o.Token == nil:
 		return o, errors.New("no token source")
-	case o.Messages < 0 || o.Rate < 0 || o.Duration < 0 || o.Hold < 0 || o.MaxBacklog < 0:
-		return o, errors.New("messages, rate, duration, hold and backlog must not be negative")
+	case o.Messages < 0 || o.Rate < 0 || o.Duration < 0 || o.Hold < 0 || o.MaxBacklog < 0 || o.ReadWait < 0:
+		return o, errors.New("messages, rate, duration, hold, backlog and read wait must not be negative")
 	case o.Payload < MinPayload:
 		return o, fmt.Errorf("payload of %d bytes: at least %d", o.Payload, MinPayload)
 	case o.publishing() && o.API == nil:
@@ -266,7 +273,7 @@ func (r *runner) startReader() error {
 	if r.t.tls != nil {
 		return errors.New("the io_uring reader cannot read wss:// connections")
 	}
-	rr, err := startRingReader(&r.readers, ringSQEntries)
+	rr, err := startRingReader(&r.readers, ringSQEntries, r.cfg.ReadWait)
 	if err != nil {
 		if r.cfg.Reader == ReaderRing {
 			return fmt.Errorf("start the io_uring reader: %w", err)
@@ -275,6 +282,7 @@ func (r *runner) startReader() error {
 		return nil
 	}
 	r.ring, r.rep.Generator.Reader = rr, ReaderRing
+	r.rep.Generator.ReadWaitMicros = float64(rr.readWait) / float64(time.Microsecond)
 	return nil
 }
 

@@ -134,7 +134,10 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 type Generator struct {
 	CPUs int `json:"cpus"`
 	// Reader is how connections were read: ReaderRing or ReaderGoroutines.
-	Reader            string  `json:"reader"`
+	Reader string `json:"reader"`
+	// ReadWaitMicros is how long the io_uring reader let a received frame
+	// wait for others before waking (0: it woke for each).
+	ReadWaitMicros    float64 `json:"read_wait_us,omitempty"`
 	ConnectCPUSeconds float64 `json:"connect_cpu_seconds"`
 	PublishCPUSeconds float64 `json:"publish_cpu_seconds,omitempty"`
 	// PublishCores is CPU seconds per second during publishing; close to

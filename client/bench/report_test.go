@@ -20,7 +20,7 @@ func fullReport() *Report {
 		Publish:   &PublishReport{Published: 10, Seconds: 1, PerSecond: 10, MaxScheduleLagMS: 2},
 		Delivery:  &DeliveryReport{Expected: 30, Unique: 29, Lost: 1, Seconds: 1, PerSecond: 29, Frames: 29, PerFrame: 1},
 		Latency:   &Percentiles{Count: 29, Mean: 1.5, P50: 1.2, P90: 2, P99: 3.5, Max: 4},
-		Generator: Generator{CPUs: 1, Reader: ReaderRing, ConnectCPUSeconds: 0.1, PublishCPUSeconds: 0.9, PublishCores: 0.95, Saturated: true},
+		Generator: Generator{CPUs: 1, Reader: ReaderRing, ReadWaitMicros: 100, ConnectCPUSeconds: 0.1, PublishCPUSeconds: 0.9, PublishCores: 0.95, Saturated: true},
 		Server:    &ServerReport{RSSBefore: 10 << 20, RSSConnected: 11 << 20, RSSPerConn: 16384, CPUPerMillion: 2.5},
 		Info:      &InfoReport{Before: []map[string]float64{{"num_clients": 0}}, Connected: []map[string]float64{{"num_clients": 3}}},
 		Samples: []Sample{{At: 0, Conns: 3, RSS: 11 << 20, Threads: 6, NumClients: &clients, Info: map[string]float64{"num_clients": 3, "goroutines": 9}},
@@ -48,7 +48,7 @@ func TestReportJSONShape(t *testing.T) {
 		"publish":    {"failed", "latency_ms", "max_schedule_lag_ms", "per_second", "published", "seconds"},
 		"delivery":   {"duplicates", "expected", "frames", "lost", "order_differs_conns", "out_of_order", "per_second", "pings", "publication_frames", "pushes_per_frame", "seconds", "unique", "ws_pings"},
 		"latency_ms": {"count", "max", "mean", "p50", "p90", "p99"},
-		"generator":  {"connect_cpu_seconds", "connect_cpu_wait_seconds", "cpus", "publish_cores", "publish_cpu_seconds", "reader", "saturated"},
+		"generator":  {"connect_cpu_seconds", "connect_cpu_wait_seconds", "cpus", "publish_cores", "publish_cpu_seconds", "read_wait_us", "reader", "saturated"},
 		"server": {"connect_cpu_ms_per_conn", "connect_cpu_seconds", "cpu_seconds_per_million", "rss_before_bytes", "rss_connected_bytes",
 			"rss_per_conn_bytes", "threads_before", "threads_connected"},
 		"file_limit": {"hard", "soft", "soft_before"},
@@ -76,7 +76,7 @@ func TestWriteTextShowsEverySection(t *testing.T) {
 	for _, s := range []string{
 		"target", "from 2 source addresses 127.0.0.1..127.0.0.2", "3/3 in 0.50s", "1 failed: dial: timeout",
 		"publish", "fell behind --rate by up to 2.0 ms", "29/30  lost 1", "p50 1.20  p90 2  p99 3.50  max 4",
-		"reads with io_uring", "SATURATED", "RSS 10.0 MiB before, 11.0 MiB connected (16.0 KiB per connection)", "2.50 s per 1M deliveries",
+		"reads with io_uring (read wait 100 µs)", "SATURATED", "RSS 10.0 MiB before, 11.0 MiB connected (16.0 KiB per connection)", "2.50 s per 1M deliveries",
 		"num_clients  0 -> 3", "2 over 10s", "RSS 11.0 MiB -> 12.0 MiB", "goroutines 9 -> 9",
 		"disconnected  1: disconnect 3008 slow", "a note",
 	} {

@@ -35,6 +35,9 @@ type ringReader struct {
 	wake    int     // eventfd: connections added, or stop
 	wakeBuf [8]byte // the wake read's target
 	tid     int     // the ring's thread
+	// readWait is how long a completed receive may wait for others before
+	// the thread wakes (0: it wakes for each); see waitBatch.
+	readWait time.Duration
 	// lastCPU is the thread's CPU time when the ring ended: the thread
 	// then goes back to the runtime, and its clock counts others' work.
 	lastCPU atomic.Int64
@@ -58,14 +61,19 @@ const (
 	ringSQEntries = 4096
 	ringCQEntries = 65536
 	wakeData      = 0 // the wake read's user data
+	// waitBatch completions end a readWait at once.
+	waitBatch = 64
+	// idleWait bounds a wait with nothing completed; the thread then
+	// waits again.
+	idleWait = time.Second
 )
 
 // startRingReader starts a ring reader's thread in wg, its submission
-// queue sqEntries long (a power of two; ringSQEntries in runs). An error
-// means the kernel offers no such ring; connections are then read by
-// goroutines.
-func startRingReader(wg *sync.WaitGroup, sqEntries uint32) (*ringReader, error) {
-	rr := &ringReader{wake: -1}
+// queue sqEntries long (a power of two; ringSQEntries in runs), letting
+// completed receives wait up to readWait for others. An error means the
+// kernel offers no such ring; connections are then read by goroutines.
+func startRingReader(wg *sync.WaitGroup, sqEntries uint32, readWait time.Duration) (*ringReader, error) {
+	rr := &ringReader{wake: -1, readWait: readWait}
 	ready := make(chan error, 1)
 	wg.Go(func() { rr.run(ready, sqEntries) })
 	if err := <-ready; err != nil {
@@ -90,6 +98,9 @@ func (rr *ringReader) run(ready chan<- error, sqEntries uint32) {
 		return
 	}
 	rr.rg, rr.wake, rr.tid = rg, wake, unix.Gettid()
+	if rg.Features()&uring.FeatMinTimeout == 0 {
+		rr.readWait = 0 // the kernel would wait for waitBatch
+	}
 	ready <- nil
 	rr.loop()
 	rr.finish()
@@ -99,14 +110,33 @@ func (rr *ringReader) run(ready chan<- error, sqEntries uint32) {
 func (rr *ringReader) loop() {
 	rr.armWake()
 	for rr.err == nil && (!rr.stopping || rr.live > 0) {
-		_, err := rr.rg.Enter(uint32(rr.rg.Queued()+rr.rg.Pending()), 1, uring.EnterGetEvents)
-		if err != nil && !retryEnter(err) {
+		if err := rr.wait(); err != nil && !retryEnter(err) {
 			rr.err = err
 			return
 		}
 		rr.now = time.Now().UnixNano()
 		rr.rg.Reap(rr.complete)
 	}
+}
+
+// wait submits what is queued and waits for completions. With a read
+// wait the thread sleeps until waitBatch receives completed or readWait
+// passed with at least one: on loopback the sender's system call runs the
+// receiving side and wakes this thread, so a wake-up per frame is CPU the
+// server under test is charged for, which a client on another machine
+// would not cost it. A frame's arrival is taken when it is reaped, so the
+// wait can only add to the latencies measured.
+func (rr *ringReader) wait() error {
+	toSubmit := uint32(rr.rg.Queued() + rr.rg.Pending())
+	if rr.readWait <= 0 {
+		_, err := rr.rg.Enter(toSubmit, 1, uring.EnterGetEvents)
+		return err
+	}
+	_, err := rr.rg.EnterWait(toSubmit, waitBatch, rr.readWait, idleWait)
+	if errors.Is(err, syscall.ETIME) {
+		return nil // nothing came: wait again
+	}
+	return err
 }
 
 // retryEnter reports whether io_uring_enter may be called again at once.

@@ -10,11 +10,13 @@ import (
 
 // Ring readers use io_uring, which only Linux has: every connection is
 // read by a goroutine of its own.
-type ringReader struct{}
+type ringReader struct{ readWait time.Duration }
 
 const ringSQEntries = 0
 
-func startRingReader(*sync.WaitGroup, uint32) (*ringReader, error) { return nil, errors.ErrUnsupported }
+func startRingReader(*sync.WaitGroup, uint32, time.Duration) (*ringReader, error) {
+	return nil, errors.ErrUnsupported
+}
 
 func (*ringReader) add(*conn) bool { return false }
 

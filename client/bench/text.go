@@ -55,7 +55,11 @@ func (rep *Report) WriteText(w io.Writer) error {
 		row("pings", "%d app pings {}  %d WebSocket pings answered", d.Pings, d.WSPings)
 	}
 	g := rep.Generator
-	gen := fmt.Sprintf("reads with %s  connect %.2f CPU s", g.Reader, g.ConnectCPUSeconds)
+	gen := "reads with " + g.Reader
+	if g.ReadWaitMicros > 0 {
+		gen += fmt.Sprintf(" (read wait %g µs)", g.ReadWaitMicros)
+	}
+	gen += fmt.Sprintf("  connect %.2f CPU s", g.ConnectCPUSeconds)
 	if rep.Publish != nil {
 		gen += fmt.Sprintf("  publish %.2f CPU s = %.2f of %d CPUs, waited %.2fs for a CPU",
 			g.PublishCPUSeconds, g.PublishCores, g.CPUs, g.PublishWaitSeconds)

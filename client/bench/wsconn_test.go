@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -64,10 +65,15 @@ func dialTest(t *testing.T, url string) (*conn, error) {
 }
 
 // startTestRing starts a ring reader with a submission queue of sq
-// entries, or skips where the kernel offers none.
+// entries and the default read wait, or skips where the kernel offers none.
 func startTestRing(t *testing.T, wg *sync.WaitGroup, sq uint32) *ringReader {
 	t.Helper()
-	rr, err := startRingReader(wg, sq)
+	return startTestRingWait(t, wg, sq, DefaultReadWait)
+}
+
+func startTestRingWait(t *testing.T, wg *sync.WaitGroup, sq uint32, readWait time.Duration) *ringReader {
+	t.Helper()
+	rr, err := startRingReader(wg, sq, readWait)
 	if err != nil {
 		t.Skipf("no io_uring reader here: %v", err)
 	}
@@ -268,9 +274,18 @@ func TestConnsPerSource(t *testing.T) {
 // TestRingReaderManyConnections: more connections than the ring's
 // submission queue holds are each read whole; when the runner closes them,
 // the reader ends with them, and no connection is counted as ended by the
-// server.
+// server: with the thread woken for each frame, and with a read wait.
 func TestRingReaderManyConnections(t *testing.T) {
 	t.Parallel()
+	for _, wait := range []time.Duration{0, DefaultReadWait} {
+		t.Run(fmt.Sprintf("read_wait=%v", wait), func(t *testing.T) {
+			t.Parallel()
+			testRingReaderManyConnections(t, wait)
+		})
+	}
+}
+
+func testRingReaderManyConnections(t *testing.T, readWait time.Duration) {
 	const conns, pubs = 40, 30
 	url := newWSServer(t, func(ws *websocket.Conn) {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"connect":{"client":"c","subs":{"bench":{}}}}`))
@@ -284,7 +299,7 @@ func TestRingReaderManyConnections(t *testing.T) {
 		}
 	})
 	var wg sync.WaitGroup
-	rr := startTestRing(t, &wg, 4)
+	rr := startTestRingWait(t, &wg, 4, readWait)
 	var all []*conn
 	closeAll := sync.OnceFunc(func() {
 		for _, c := range all {

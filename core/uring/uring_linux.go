@@ -4,8 +4,10 @@ package uring
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +41,24 @@ const (
 
 // EnterGetEvents makes Enter wait for minComplete completions.
 const EnterGetEvents = 1 << 0
+
+// enterExtArg says that Enter's argument is a struct io_uring_getevents_arg.
+const enterExtArg = 1 << 3
+
+// FeatMinTimeout (IORING_FEAT_MIN_TIMEOUT, Linux 6.12) is set in Features
+// when EnterWait's minWait is honoured.
+const FeatMinTimeout = 1 << 15
+
+// getEventsArg is struct io_uring_getevents_arg.
+type getEventsArg struct {
+	sigmask     uint64
+	sigmaskSize uint32
+	minWaitUsec uint32
+	ts          uint64 // *kernelTimespec
+}
+
+// kernelTimespec is struct __kernel_timespec: 64-bit on every architecture.
+type kernelTimespec struct{ sec, nsec int64 }
 
 // RecvPollFirst (in SQE.IOPrio of a receive) waits for data before trying
 // to read: for a socket just read empty.
@@ -84,6 +104,11 @@ type Ring struct {
 	sqes                 []SQE
 	cqes                 []CQE
 	queued               uint32 // entries filled since the last Enter published them
+	features             uint32
+	// EnterWait's argument and timeout: here, where the collector does
+	// not move them, since the argument holds the timeout's address.
+	waitArg     getEventsArg
+	waitTimeout kernelTimespec
 }
 
 // New sets up a ring of entries submission entries (a power of two) with
@@ -99,7 +124,7 @@ func New(entries, cqEntries, flags uint32) (*Ring, error) {
 	if e != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", e)
 	}
-	r := &Ring{fd: int(fd)}
+	r := &Ring{fd: int(fd), features: p.features}
 	if err := r.mapRings(&p); err != nil {
 		r.Close()
 		return nil, err
@@ -170,6 +195,39 @@ func (r *Ring) Enter(toSubmit, minComplete, flags uint32) (int, error) {
 	n, _, e := syscall.Syscall6(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), 0, 0)
 	if e != 0 {
 		if e != syscall.EINTR && e != syscall.EAGAIN && e != syscall.EBUSY {
+			r.Withdraw()
+		}
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// Features returns the kernel's IORING_FEAT_* flags for the ring.
+func (r *Ring) Features() uint32 { return r.features }
+
+// EnterWait is Enter with EnterGetEvents that bounds the wait: it waits
+// up to minWait for minComplete completions and then returns as soon as at
+// least one is present; with none by then, it waits for one until timeout,
+// and returns ETIME if none came. Where Features lacks FeatMinTimeout the
+// kernel ignores minWait: the call then waits for minComplete up to
+// timeout. A waiting thread is woken once, not per completion, so a peer
+// that completes requests (a sender on loopback, say) is spared a wake-up
+// for each.
+func (r *Ring) EnterWait(toSubmit, minComplete uint32, minWait, timeout time.Duration) (int, error) {
+	if r.queued > 0 {
+		atomic.StoreUint32(r.sqTail, *r.sqTail+r.queued)
+		r.queued = 0
+	}
+	r.waitTimeout = kernelTimespec{sec: int64(timeout / time.Second), nsec: int64(timeout % time.Second)}
+	r.waitArg = getEventsArg{
+		minWaitUsec: uint32(min(minWait/time.Microsecond, 1<<32-1)),
+		ts:          uint64(uintptr(unsafe.Pointer(&r.waitTimeout))),
+	}
+	n, _, e := syscall.Syscall6(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete),
+		EnterGetEvents|enterExtArg, uintptr(unsafe.Pointer(&r.waitArg)), unsafe.Sizeof(r.waitArg))
+	runtime.KeepAlive(r)
+	if e != 0 {
+		if e != syscall.EINTR && e != syscall.EAGAIN && e != syscall.EBUSY && e != syscall.ETIME {
 			r.Withdraw()
 		}
 		return 0, e

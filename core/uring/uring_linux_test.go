@@ -3,8 +3,10 @@
 package uring
 
 import (
+	"errors"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -100,5 +102,92 @@ func TestFullQueueAndWithdraw(t *testing.T) {
 	}
 	if got := reapAll(r); len(got) != 1 || got[20].UserData != 20 {
 		t.Fatalf("completions %v, want only the entry after Withdraw", got)
+	}
+}
+
+// TestEnterWait: a bounded wait returns at once when minComplete requests
+// have completed; after its minimum wait with fewer, but at least one; and
+// with ETIME after the timeout when none has.
+func TestEnterWait(t *testing.T) {
+	r := newTestRing(t, 8)
+	if r.Features()&FeatMinTimeout == 0 {
+		t.Skip("the kernel has no minimum wait (IORING_FEAT_MIN_TIMEOUT)")
+	}
+	// A wait that should end long before its timeout (an hour) but does
+	// not fails the test after a minute instead of hanging it. A signal
+	// (the runtime's) can end a wait early with EINTR: it is waited again.
+	const hour = time.Hour
+	wait := func(minComplete uint32, minWait, timeout time.Duration) error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() {
+			for {
+				_, err := r.EnterWait(0, minComplete, minWait, timeout)
+				if !errors.Is(err, syscall.EINTR) {
+					done <- err
+					return
+				}
+			}
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			t.Fatalf("EnterWait(0, %d, %v, %v) still waiting after a minute", minComplete, minWait, timeout)
+			return nil
+		}
+	}
+	submit := func(n int) {
+		t.Helper()
+		if got, err := r.Enter(uint32(n), 0, 0); got != n || err != nil {
+			t.Fatalf("Enter(%d) = %d, %v", n, got, err)
+		}
+	}
+
+	for i := range 3 {
+		r.Add(SQE{Opcode: OpNop, UserData: uint64(i)})
+	}
+	submit(3)
+	if err := wait(3, hour, hour); err != nil {
+		t.Fatalf("EnterWait for 3 of 3 nops: %v", err)
+	}
+	if got := reapAll(r); len(got) != 3 {
+		t.Fatalf("completions %v, want 3", got)
+	}
+
+	// Fewer than minComplete: the minimum wait ends it.
+	r.Add(SQE{Opcode: OpNop, UserData: 10})
+	submit(1)
+	if err := wait(4, time.Millisecond, hour); err != nil {
+		t.Fatalf("EnterWait for 4 with 1 nop: %v", err)
+	}
+	if got := reapAll(r); len(got) != 1 || got[10].UserData != 10 {
+		t.Fatalf("completions %v, want the one nop", got)
+	}
+
+	// None at all: past the minimum wait it waits for one, up to timeout.
+	if err := wait(4, time.Millisecond, 20*time.Millisecond); !errors.Is(err, syscall.ETIME) {
+		t.Fatalf("EnterWait with nothing in flight: %v; want ETIME", err)
+	}
+
+	// A receive that completes after the minimum wait ends the wait.
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	buf := make([]byte, 16)
+	r.Add(SQE{Opcode: OpRecv, FD: int32(fds[0]), Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: 20})
+	submit(1)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = syscall.Write(fds[1], []byte("late"))
+	}()
+	if err := wait(4, time.Millisecond, hour); err != nil {
+		t.Fatalf("EnterWait for a late receive: %v", err)
+	}
+	if got := reapAll(r); len(got) != 1 || got[20].Res != 4 || string(buf[:4]) != "late" {
+		t.Fatalf("completions %v, buffer %q; want the late receive", got, buf[:4])
 	}
 }
