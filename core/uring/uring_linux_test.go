@@ -28,18 +28,33 @@ func reapAll(r *Ring) map[uint64]CQE {
 	return got
 }
 
-// TestReceiveCompletesWhenDataComes: a receive put in on an empty socket
-// completes, with the bytes in its buffer, once the peer writes.
-func TestReceiveCompletesWhenDataComes(t *testing.T) {
-	r := newTestRing(t, 8)
+// socketPair returns a connected pair of non-blocking stream sockets,
+// closed when the test ends.
+func socketPair(t *testing.T) [2]int {
+	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Close(fds[0])
-	defer syscall.Close(fds[1])
+	t.Cleanup(func() {
+		_ = syscall.Close(fds[0])
+		_ = syscall.Close(fds[1])
+	})
+	return fds
+}
+
+// recvSQE is a receive from fd into buf.
+func recvSQE(fd int, buf []byte, userData uint64) SQE {
+	return SQE{Opcode: OpRecv, FD: int32(fd), Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: userData}
+}
+
+// TestReceiveCompletesWhenDataComes: a receive put in on an empty socket
+// completes, with the bytes in its buffer, once the peer writes.
+func TestReceiveCompletesWhenDataComes(t *testing.T) {
+	r := newTestRing(t, 8)
+	fds := socketPair(t)
 	buf := make([]byte, 16)
-	if !r.Add(SQE{Opcode: OpRecv, FD: int32(fds[0]), Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: 7}) {
+	if !r.Add(recvSQE(fds[0], buf, 7)) {
 		t.Fatal("Add refused an entry of an empty ring")
 	}
 	if r.Queued() != 1 {
@@ -171,14 +186,9 @@ func TestEnterWait(t *testing.T) {
 	}
 
 	// A receive that completes after the minimum wait ends the wait.
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(fds[0])
-	defer syscall.Close(fds[1])
+	fds := socketPair(t)
 	buf := make([]byte, 16)
-	r.Add(SQE{Opcode: OpRecv, FD: int32(fds[0]), Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: 20})
+	r.Add(recvSQE(fds[0], buf, 20))
 	submit(1)
 	go func() {
 		time.Sleep(20 * time.Millisecond)
